@@ -1,0 +1,23 @@
+"""skillode: the physics of skill learning (Liu, Liu, Michaud, Gore, Tegmark, arXiv 2501.12391).
+
+Models are data plus a vector field; solvers are chosen by name; everything produces SkillCurves.
+"""
+
+from ._curves import SkillCurves
+from ._limits import DominoModel, ParallelModel
+from ._resource import Gate, ResourceModel
+from ._solvers import Solution, solve
+from ._symbolic import SymbolicSystem
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DominoModel",
+    "Gate",
+    "ParallelModel",
+    "ResourceModel",
+    "SkillCurves",
+    "Solution",
+    "SymbolicSystem",
+    "solve",
+]
