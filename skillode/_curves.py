@@ -229,16 +229,19 @@ class SkillCurves:
         suffix = path.suffix.lower()
         if suffix == ".npz":
             try:
-                with np.load(path, allow_pickle=False) as data:
-                    missing = {"times", "loss"} - set(data.files)
-                    if missing:
-                        raise ValueError(f"{path.name}: missing arrays {sorted(missing)}")
-                    freqs = data["frequencies"] if "frequencies" in data.files else np.zeros(0)
-                    names = tuple(data["names"].tolist()) if "names" in data.files else ()
-                    meta = json.loads(str(data["metadata"])) if "metadata" in data.files else {}
-                    return cls(data["times"], data["loss"], names, freqs if freqs.size else None, meta)
-            except (OSError, EOFError, KeyError) as exc:
+                data = np.load(path, allow_pickle=False)
+                if not hasattr(data, "files"):
+                    raise ValueError("a plain .npy array, not an npz archive")
+            except (OSError, EOFError, ValueError) as exc:
                 raise ValueError(f"{path.name}: not a readable npz file ({exc})") from exc
+            with data:
+                missing = {"times", "loss"} - set(data.files)
+                if missing:
+                    raise ValueError(f"{path.name}: missing arrays {sorted(missing)}")
+                freqs = data["frequencies"] if "frequencies" in data.files else np.zeros(0)
+                names = tuple(data["names"].tolist()) if "names" in data.files else ()
+                meta = json.loads(str(data["metadata"])) if "metadata" in data.files else {}
+                return cls(data["times"], data["loss"], names, freqs if freqs.size else None, meta)
         if suffix == ".csv":
             return cls.from_csv_text(path.read_text(), source=path.name)
         raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")

@@ -37,7 +37,9 @@ class Gate:
     """Skill `skill` draws resource only as its `parents` are learned.
 
     mode "and" multiplies the parents' openings (1 - lhat^exponent), "or" takes their maximum.
-    Skills are given by index or by name.
+    exponent > 0: 1 opens the gate in proportion to a parent's progress; smaller values keep it
+    shut until the parent is nearly learned, larger ones open it early. Skills are given by index
+    or by name.
     """
 
     skill: int | str
@@ -92,8 +94,6 @@ def _resolve_gates(gates: Any, names: tuple[str, ...]) -> tuple[_ResolvedGate, .
             raise ValueError(f"gates: skill {names[k]!r} cannot be its own parent")
         mode = choice(g.mode, "gate mode", GATE_MODES)
         a = as_scalar(g.exponent, "gate exponent", positive=True)
-        if a < 1.0:
-            raise ValueError(f"gates: exponent of skill {names[k]!r} must be >= 1 (sharper gates), got {a}")
         resolved.append(_ResolvedGate(k, parents, mode, a))
     _check_acyclic(resolved, names)
     return tuple(resolved)
@@ -227,7 +227,9 @@ class ResourceModel:
             lp = np.clip(lhat[g.parents], 0.0, 1.0)
             inside = (lhat[g.parents] >= 0.0) & (lhat[g.parents] <= 1.0)
             openings = 1.0 - lp ** g.exponent
-            d_open = np.where(inside, -g.exponent * lp ** (g.exponent - 1.0), 0.0)
+            # a parent at exactly zero loss has a fully open gate: zero slope there, even for a < 1
+            safe = np.where(lp > 0.0, lp, 1.0)
+            d_open = np.where(inside & (lp > 0.0), -g.exponent * safe ** (g.exponent - 1.0), 0.0)
             d_open = d_open * dlhat[g.parents]
             if g.mode == "and":
                 c[g.skill] = float(np.prod(openings))
