@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m skillode.cli demo --out out
+	$(PY) -m skillode.cli solve resource --power-law 2 --n 10 --eta 0.019 --N0 0.003 --steps 3000 --out out/solve
 
 test: $(STAMP)
 	$(PY) -m pytest -q
