@@ -32,6 +32,12 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"skillode {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # output piped into e.g. `head`, which closed early: not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":
