@@ -294,7 +294,7 @@ def _dense_crossings(model: ResourceModel, sol: Any, thr: float, t_stop: float) 
     hi = grid[first].astype(np.float64)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        vals = model.state_to_loss(np.array([sol.sol(m)[kk] for m, kk in zip(mid, k)]))
+        vals = model.state_to_loss(sol.sol(mid)[k, np.arange(k.size)])
         go_left = vals <= thr
         hi = np.where(go_left, mid, hi)
         lo = np.where(go_left, lo, mid)
