@@ -169,12 +169,17 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
         return tau
     tmax = target[live].max()
     lo = target[live].min() / (fam.rate0 + N0)
-    hi = tmax / (fam.rate0 + N0)
+    hi = float(tmax / (fam.rate0 + N0))
     while True:
         prog, _ = fam.progress_and_rate(np.array([hi]))
         if prog[0] + N0 * hi >= tmax:
             break
         hi *= 2.0
+        if not np.isfinite(hi):
+            raise ValueError(
+                f"times: t = {t.max():.6g} lies beyond the intrinsic time float64 can represent for this "
+                "model (every loss has long underflowed); use smaller times"
+            )
     grid = np.geomspace(lo, hi, 256)
     prog, _ = fam.progress_and_rate(grid)
     g_val = prog + N0 * grid
