@@ -1,0 +1,129 @@
+"""Geometry-model speed: batched/count-based simulation vs an explicit per-sample loop.
+
+Run by hand:  .venv/bin/python benchmarks/bench_geometry.py [--sweep]
+or:           .venv/bin/python -m pytest benchmarks/bench_geometry.py -m benchmark -s
+
+Figures printed:
+  1. The paper's Fig 6 run (N = 1000, 10 Zipf(2) skills, SignGD lr 3e-4, batch 1024, 3000 steps):
+     skillode.simulate vs a per-step loop that draws the B task indices and materialises the
+     (B, N) matrix of their task vectors (numpy and torch versions; the faster is the baseline).
+  2. (--sweep) the scaling sweep 4 alphas x 20 N x 4 seeds x 20,000 steps, n = 1000, with its
+     wall time and peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pytest
+
+import skillode as sk
+from skillode._geometry import GeometryModel, simulate, zipf_frequencies
+
+FIG6 = dict(N=1000, n=10, alpha=2.0, lr=3e-4, batch=1024, steps=3000)
+
+
+def explicit_loop_numpy(T: np.ndarray, p: np.ndarray, lr: float, batch: int, steps: int, seed: int) -> np.ndarray:
+    """Reference: per step, sample B tasks, build their (B, N) vectors, average per-sample gradients."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros(T.shape[1])
+    for _ in range(steps):
+        idx = rng.choice(T.shape[0], size=batch, p=p)
+        Xb = T[idx]  # (B, N): what the count trick avoids
+        s = Xb @ x
+        g = Xb.T @ (2.0 * (s - 1.0)) / batch
+        x -= lr * np.sign(g)
+    return (1.0 - T @ x) ** 2
+
+
+def explicit_loop_torch(T: np.ndarray, p: np.ndarray, lr: float, batch: int, steps: int, seed: int) -> np.ndarray:
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    Tt = torch.as_tensor(T)
+    pt = torch.as_tensor(p)
+    x = torch.zeros(T.shape[1], dtype=torch.float64)
+    with torch.inference_mode():
+        for _ in range(steps):
+            idx = torch.multinomial(pt, batch, replacement=True, generator=gen)
+            Xb = Tt[idx]
+            s = Xb @ x
+            g = Xb.T @ (2.0 * (s - 1.0)) / batch
+            x -= lr * torch.sign(g)
+        return ((1.0 - Tt @ x) ** 2).numpy()
+
+
+def bench_fig6(repeats: int = 3) -> dict:
+    p = zipf_frequencies(FIG6["n"], FIG6["alpha"])
+    model = GeometryModel(p, FIG6["N"], tasks="orthogonal", lr=FIG6["lr"], batch=FIG6["batch"], task_seed=0)
+    T = model.task_vectors()
+    simulate(model, 50)  # warm-up (thread pools, allocator)
+    fast = min(simulate(model, FIG6["steps"], seeds=s).seconds for s in range(repeats))
+    timings = {}
+    finals = {}
+    for name, fn in (("numpy", explicit_loop_numpy), ("torch", explicit_loop_torch)):
+        start = time.perf_counter()
+        finals[name] = fn(T, model.weights, FIG6["lr"], FIG6["batch"], FIG6["steps"], 0)
+        timings[name] = time.perf_counter() - start
+    res = simulate(model, FIG6["steps"], seeds=0)
+    base = min(timings.values())
+    # Same dynamics, different random streams: compare the frequency-weighted final loss.
+    w = model.weights
+    out = {
+        "fast_s": fast,
+        "explicit_numpy_s": timings["numpy"],
+        "explicit_torch_s": timings["torch"],
+        "speedup": base / fast,
+        "final_total_loss_fast": float(res.curves[0].loss[-1] @ w),
+        "final_total_loss_explicit": float(finals["numpy"] @ w),
+    }
+    batched = simulate(model, FIG6["steps"], seeds=list(range(32)))
+    out["batched_32_seeds_s"] = batched.seconds
+    return out
+
+
+def bench_sweep(n_alphas: int = 4, n_N: int = 20, n_seeds: int = 4, steps: int = 20_000) -> dict:
+    from skillode._sweep import ScalingSweepConfig, run_scaling_sweep
+
+    config = ScalingSweepConfig(
+        alphas=tuple(np.linspace(1.25, 2.0, n_alphas).round(4).tolist()),
+        Ns=tuple(int(v) for v in np.unique(np.round(np.geomspace(10, 1000, n_N)).astype(int))),
+        seeds=tuple(range(n_seeds)),
+        steps=steps,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run_scaling_sweep(config, tmp, progress=True)
+        seconds = time.perf_counter() - start
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"sweep_s": seconds, "peak_rss_MiB": peak_kib / 1024.0, "points": len(config.Ns),
+            "runs": n_alphas * len(config.Ns) * n_seeds, "steps": steps}
+
+
+@pytest.mark.benchmark
+def test_fig6_speedup():
+    out = bench_fig6()
+    print(out)
+    assert out["speedup"] >= 50.0
+
+
+@pytest.mark.benchmark
+def test_scaling_sweep_budget():
+    out = bench_sweep()
+    print(out)
+    assert out["sweep_s"] < 15 * 60 and out["peak_rss_MiB"] < 2048
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sweep", action="store_true", help="also time the 4 x 20 x 4 x 20,000-step sweep")
+    args = parser.parse_args()
+    print("fig6:", bench_fig6())
+    if args.sweep:
+        print("sweep:", bench_sweep())
+    sys.exit(0)
