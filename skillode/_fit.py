@@ -579,6 +579,11 @@ def fit(
                     f"curves{'' if len(settings) == 1 else f'[{s}]'} carry no frequencies: "
                     "pass frequencies=... or add 'p' to free"
                 )
+            if skill_names is not None:
+                raise ValueError(
+                    "held-out skills need known frequencies (a held-out skill's frequency or Domino position "
+                    "cannot be guessed from curves the fit must not see): pass frequencies=..."
+                )
             p = _frequencies_from_data(data)
         elif "p" in free_list:
             p = p.copy()
@@ -604,7 +609,8 @@ def fit(
         for s, data in enumerate(settings):
             if data.n_skills < 2:
                 raise ValueError("free 'p' needs at least two skills (the first one's frequency sets the scale)")
-            for k in range(1, data.n_skills):
+            # held-out skills keep their given frequencies: their curves must not inform the fit
+            for k in (k for k in fit_columns[s] if k != 0):
                 suffix = "" if len(settings) == 1 else f"#{s}"
                 params.append(_Param(f"p[{data.names[k]}]{suffix}", "logp", s, k))
     if not params:
@@ -641,6 +647,7 @@ def fit(
     dof = max(m - k, 1)
     cov = (rss / dof) * np.linalg.pinv(J.T @ J)
     se_internal = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    se_internal[_unidentified(J)] = np.inf
     natural = np.array([p.to_natural(float(u)) for p, u in zip(params, theta)])
     se_natural = np.array([abs(p.dnatural(float(u))) * s for p, u, s in zip(params, theta, se_internal)])
 
@@ -685,6 +692,15 @@ def fit(
         success=bool(best.success), message=str(best.message), nfev=int(best.nfev),
         orders=tuple(orders),
     )
+
+
+def _unidentified(J: np.ndarray) -> np.ndarray:
+    """Parameters the data do not determine: components along null directions of J (mask, (k,))."""
+    w, V = np.linalg.eigh(J.T @ J)
+    null = w <= 1e-12 * max(float(w.max()), 1e-300)
+    if not null.any():
+        return np.zeros(J.shape[1], dtype=bool)
+    return np.any(np.abs(V[:, null]) > 1e-6, axis=1)
 
 
 def _frequencies_per_setting(frequencies: Any, settings: list[SkillCurves]) -> list[np.ndarray | None]:

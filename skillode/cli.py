@@ -12,6 +12,7 @@ import sys
 
 _SUBCOMMAND_MODULES = (
     "skillode._cli_solve",
+    "skillode._cli_fit",
 )
 
 
