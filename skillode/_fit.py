@@ -158,16 +158,18 @@ class _Param:
     kind: str  # "log", "linear", "exponent", "logp"
     setting: int | None = None
     skill: int | None = None
+    scale: float = 1.0  # a free frequency is p_k = scale * exp(u), scale = the reference skill's p
 
     def to_natural(self, u: float) -> float:
         if self.kind in ("log", "logp"):
-            return _exp(u)
+            return self.scale * _exp(u)
         if self.kind == "exponent":
             return 1.0 + _exp(u)
         return u
 
     def to_internal(self, x: float, name: str) -> float:
         if self.kind in ("log", "logp"):
+            x = x / self.scale
             if x <= 0:
                 raise ValueError(f"initial {name} must be positive, got {x}")
             return math.log(x)
@@ -181,7 +183,7 @@ class _Param:
         """d natural / d internal, for the delta method."""
         if self.kind == "linear":
             return 1.0
-        return _exp(u)
+        return self.scale * _exp(u)
 
 
 def _exp(u: float) -> float:
@@ -210,7 +212,7 @@ class _Problem:
         freqs = [f.copy() for f in self.frequencies]
         for par, u in zip(self.params, theta):
             if par.kind == "logp":
-                freqs[par.setting][par.skill] = freqs[par.setting][0] * _exp(float(u))
+                freqs[par.setting][par.skill] = par.to_natural(float(u))
             else:
                 scalars[par.name] = par.to_natural(float(u))
         return scalars, freqs
@@ -612,7 +614,7 @@ def fit(
             # held-out skills keep their given frequencies: their curves must not inform the fit
             for k in (k for k in fit_columns[s] if k != 0):
                 suffix = "" if len(settings) == 1 else f"#{s}"
-                params.append(_Param(f"p[{data.names[k]}]{suffix}", "logp", s, k))
+                params.append(_Param(f"p[{data.names[k]}]{suffix}", "logp", s, int(k), float(freqs[s][0])))
     if not params:
         raise ValueError("free must name at least one parameter")
 
@@ -817,7 +819,7 @@ def _order_from_data(data: SkillCurves) -> tuple[int, ...]:
 
 
 def _starting_points(problem: _Problem, initial: dict) -> list[np.ndarray]:
-    """Initial internal vectors: data-based guesses, several N0 scales for the resource model."""
+    """Initial internal vectors: data-based guesses at several N0 (resource) or eta (limits) scales."""
     cfg = problem.config
     for key in initial:
         if key not in SCALAR_PARAMETERS[cfg.model]:
@@ -845,12 +847,18 @@ def _starting_points(problem: _Problem, initial: dict) -> list[np.ndarray]:
     if cfg.model == "parallel":
         fixed_eta = cfg.fixed.get("eta")
         base["N0"] = (fixed_eta / eta_guess) if fixed_eta else 1.0
-    n0_scales = [float(p0.sum()) * f for f in (1e-3, 0.1, 1.0, 10.0)] if cfg.model == "resource" else [None]
+    # The resource model's shape depends strongly on N0 / sum(p): start at several ratios. The
+    # closed-form limits are cheap and kinked (Domino): start at several eta scales.
+    if cfg.model == "resource":
+        grid = [{"N0": float(p0.sum()) * f} for f in (1e-3, 0.1, 1.0, 10.0)]
+        vary = "N0"
+    else:
+        grid = [{"eta": base["eta"] * f} for f in (1.0, 0.5, 2.0)]
+        vary = "eta"
     starts = []
-    for n0 in n0_scales:
+    for change in grid:
         values = dict(base)
-        if n0 is not None:
-            values["N0"] = n0
+        values.update(change)
         values.update({k: as_scalar(v, f"initial {k}") for k, v in initial.items()})
         x = []
         for par in problem.params:
@@ -859,7 +867,7 @@ def _starting_points(problem: _Problem, initial: dict) -> list[np.ndarray]:
             else:
                 x.append(par.to_internal(values[par.name], par.name))
         starts.append(np.array(x))
-        if "N0" in initial or "N0" not in cfg.free:
+        if vary in initial or vary not in cfg.free:
             break
     return starts
 

@@ -1,0 +1,315 @@
+"""Fitting models to skill curves: parameter recovery, uncertainty, model ranking, held-out prediction.
+
+Every synthetic data set comes from the solvers with known parameters (the independent source);
+noise is Gaussian from a seeded np.random.default_rng.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import skillode as sk
+from skillode.cli import main as cli_main
+
+DATA = Path(__file__).parent / "data"
+# tests/data/resource_wide.csv and resource_accuracy_long.csv were generated with these
+FIXTURE_P = np.array([0.6, 0.3, 0.1])
+FIXTURE_ETA, FIXTURE_N0 = 0.01, 0.2
+
+
+def noisy(model, times, sigma, seed, *, method="exact", frequencies=True) -> sk.SkillCurves:
+    clean = sk.solve(model, times, method=method).curves
+    rng = np.random.default_rng(seed)
+    loss = clean.loss + sigma * rng.standard_normal(clean.loss.shape)
+    return sk.SkillCurves(clean.times, loss, clean.names, clean.frequencies if frequencies else None,
+                          {"seed": seed, "sigma": sigma})
+
+
+P4 = np.array([0.5, 0.3, 0.15, 0.05])
+T = np.linspace(0.0, 800.0, 81)
+
+
+# ---------------------------------------------------------------- exact recovery
+@pytest.mark.parametrize(
+    "model, free, truth",
+    [
+        (sk.ResourceModel(P4, 0.01, 0.2), ["eta", "N0"], {"eta": 0.01, "N0": 0.2}),
+        (sk.DominoModel(P4, 0.006), ["eta"], {"eta": 0.006}),
+        (sk.ParallelModel(P4, 0.01, 1.0), ["eta"], {"eta": 0.01}),
+    ],
+)
+def test_noise_free_curves_are_recovered_exactly(model, free, truth):
+    curves = sk.solve(model, T).curves
+    name = {"ResourceModel": "resource", "DominoModel": "domino", "ParallelModel": "parallel"}[type(model).__name__]
+    res = sk.fit(curves, name, free, n_bootstrap=0)
+    for key, value in truth.items():
+        assert res.estimates[key] == pytest.approx(value, rel=1e-6)
+    assert res.rmse < 1e-7
+    assert res.r2 == pytest.approx(1.0, abs=1e-12)
+
+
+def test_ce_model_on_binary_accuracy_is_recovered():
+    model = sk.ResourceModel([0.5, 0.3, 0.2], 0.02, 0.3, loss="ce")
+    loss = sk.solve(model, T).curves
+    chance = 0.5
+    # accuracy rising from chance to 1 as the CE loss falls from log 2 to 0
+    acc = chance + (1 - chance) * (1 - loss.loss / math.log(2))
+    res = sk.fit(sk.SkillCurves(T, acc, frequencies=model.p), "resource", quantity="accuracy", chance=chance,
+                 loss="ce", n_bootstrap=0)
+    assert res.estimates["eta"] == pytest.approx(0.02, rel=1e-6)
+    assert res.estimates["N0"] == pytest.approx(0.3, rel=1e-6)
+
+
+def test_accuracy_map_is_one_minus_excess_over_chance():
+    acc = np.array([[0.25, 0.25], [0.5, 0.625], [1.0, 0.9]])
+    out = sk.to_loss(sk.SkillCurves([0, 1, 2], acc), "accuracy", chance=0.25)
+    # 1 - (acc - chance)/(1 - chance), by hand
+    assert np.allclose(out.loss, [[1.0, 1.0], [2 / 3, 0.5], [0.0, 1 - 0.65 / 0.75]], rtol=0, atol=1e-15)
+    assert out.metadata["quantity"]["chance"] == 0.25
+
+
+def test_normalize_divides_out_the_loss_scale():
+    model = sk.ResourceModel([0.5, 0.3, 0.2], 0.02, 0.3, loss="ce")
+    loss = sk.solve(model, T).curves.loss
+    # the same curves in other units (e.g. a loss summed over 3 output tokens)
+    res = sk.fit(sk.SkillCurves(T, 3.0 * loss, frequencies=model.p), "resource", normalize=True, loss="ce",
+                 n_bootstrap=0)
+    assert res.estimates["eta"] == pytest.approx(0.02, rel=1e-6)
+    assert np.allclose(res.data[0].loss[0], 1.0)
+    with pytest.raises(ValueError, match="positive first loss"):
+        sk.fit(sk.SkillCurves(T, loss - loss[0], frequencies=model.p), normalize=True, n_bootstrap=0)
+
+
+def test_offset_and_free_frequencies_are_recovered():
+    p = np.array([0.5, 0.3, 0.2])
+    model = sk.ResourceModel(p, 0.01, 0.1)
+    shifted = np.maximum(T - 37.0, 0.0)
+    u, inv = np.unique(shifted, return_inverse=True)
+    loss = sk.solve(model, u).curves.loss[inv]
+    res = sk.fit(sk.SkillCurves(T, loss, frequencies=[0.5, 0.2, 0.3]), "resource",
+                 ["eta", "N0", "offset", "p"], n_bootstrap=0)
+    assert res.estimates["offset"] == pytest.approx(37.0, abs=1e-4)
+    # p is fitted relative to the first skill, held at its given 0.5
+    assert res.estimates["p[skill2]"] == pytest.approx(0.3, rel=1e-5)
+    assert res.estimates["p[skill3]"] == pytest.approx(0.2, rel=1e-5)
+    assert res.estimates["N0"] == pytest.approx(0.1, rel=1e-5)
+
+
+def test_gate_exponent_is_recovered_with_the_ode_solver():
+    p = np.array([0.5, 0.3, 0.2])
+    t = np.linspace(0.0, 600.0, 31)
+    truth = sk.ResourceModel(p, 0.01, 0.1, gates=[sk.Gate(2, (0,), exponent=3.0)])
+    curves = sk.solve(truth, t, method="ode").curves
+    res = sk.fit(curves, "resource", ["eta", "N0", "gate_exponent"], gates=[sk.Gate(2, (0,))],
+                 initial={"N0": 0.2, "gate_exponent": 2.0}, n_bootstrap=0)
+    assert res.estimates["gate_exponent"] == pytest.approx(3.0, rel=1e-4)
+    assert res.estimates["eta"] == pytest.approx(0.01, rel=1e-5)
+    assert res.estimates["N0"] == pytest.approx(0.1, rel=1e-4)
+
+
+# --------------------------------------------------------- recovery with noise
+def test_noisy_resource_parameters_lie_in_their_intervals():
+    truth = sk.ResourceModel(P4, 0.01, 0.2)
+    res = sk.fit(noisy(truth, T, 0.01, seed=11), "resource", n_bootstrap=100, seed=5)
+    assert res.interval_method == "bootstrap"
+    assert res.bootstrap_samples.shape == (100, 2)
+    for key, value in {"eta": 0.01, "N0": 0.2}.items():
+        lo, hi = res.intervals[key]
+        assert lo < value < hi
+        assert abs(res.estimates[key] - value) < 3 * res.stderr[key]
+        # two estimates of the same uncertainty: bootstrap width vs 2 * 1.96 * Jacobian SE
+        assert 0.6 < (hi - lo) / (2 * 1.96 * res.stderr[key]) < 1.6
+    # residual scatter estimates the noise level
+    assert res.rmse == pytest.approx(0.01, rel=0.15)
+    assert res.config.seed == 5 and res.to_dict()["seed"] == 5
+
+
+def test_bootstrap_is_reproducible_from_its_seed():
+    data = noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.01, seed=3)
+    a = sk.fit(data, n_bootstrap=20, seed=1)
+    b = sk.fit(data, n_bootstrap=20, seed=1)
+    c = sk.fit(data, n_bootstrap=20, seed=2)
+    assert np.array_equal(a.bootstrap_samples, b.bootstrap_samples)
+    assert not np.array_equal(a.bootstrap_samples, c.bootstrap_samples)
+
+
+def test_information_criteria_follow_from_the_residuals():
+    res = sk.fit(noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.02, seed=4), n_bootstrap=0)
+    m, k = res.residuals.size, 2
+    assert m == T.size * 4 and res.n_free == k
+    rss = float(np.sum(res.residuals**2))
+    assert res.aic == pytest.approx(m * math.log(rss / m) + 2 * (k + 1), rel=1e-12)
+    assert res.bic == pytest.approx(m * math.log(rss / m) + (k + 1) * math.log(m), rel=1e-12)
+    # residuals are fitted minus observed
+    assert np.allclose(res.residuals, (res.fitted[0].loss - res.data[0].loss).ravel(), atol=1e-12)
+
+
+# ------------------------------------------------------------------- ranking
+def test_domino_data_rank_domino_and_resource_above_parallel():
+    p = np.array([0.6, 0.25, 0.1, 0.05])
+    t = np.linspace(0.0, 500.0, 101)
+    cmp = sk.compare(noisy(sk.DominoModel(p, 0.01), t, 0.01, seed=21), n_bootstrap=0)
+    assert cmp.ranking[0] == "domino"
+    assert cmp.ranking[-1] == "parallel"
+    assert cmp.best.estimates["eta"] == pytest.approx(0.01, rel=0.01)
+    assert cmp.weights["domino"] > 0.99
+
+
+def test_parallel_data_rank_parallel_and_resource_above_domino():
+    p = np.array([0.6, 0.25, 0.1, 0.05])
+    t = np.linspace(0.0, 2000.0, 101)
+    cmp = sk.compare(noisy(sk.ParallelModel(p, 0.01, 0.5), t, 0.01, seed=22), n_bootstrap=0)
+    assert cmp.ranking[-1] == "domino"
+    assert set(cmp.ranking[:2]) == {"parallel", "resource"}
+    # only eta / N0 is identifiable; with N0 held at 1 the estimate is eta / N0 = 0.02
+    assert cmp.results["parallel"].estimates["eta"] == pytest.approx(0.02, rel=0.01)
+    # the Resource model approaches Parallel as N0 grows: its fitted N0 dwarfs sum(p) = 1
+    assert cmp.results["resource"].estimates["N0"] > 10
+
+
+def test_resource_data_rank_resource_first_by_bic():
+    cmp = sk.compare(noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.01, seed=23), criterion="bic", n_bootstrap=0)
+    assert cmp.ranking[0] == "resource"
+    assert cmp.deltas["resource"] == 0.0 and all(d > 100 for n, d in cmp.deltas.items() if n != "resource")
+
+
+# ----------------------------------------------------------- held-out prediction
+def test_joint_fit_of_two_settings_predicts_a_third():
+    settings = [np.array([0.6, 0.3, 0.1]), np.array([0.2, 0.5, 0.3]), np.array([0.34, 0.33, 0.33])]
+    t = np.linspace(0.0, 600.0, 61)
+    sigma = 0.01
+    data = [noisy(sk.ResourceModel(q, 0.01, 0.2), t, sigma, seed=30 + i) for i, q in enumerate(settings)]
+    res = sk.fit(data[:2], "resource", ["eta", "N0"], n_bootstrap=0)
+    assert res.estimates["eta"] == pytest.approx(0.01, rel=0.02)
+    err = sk.prediction_error(res, data[2])
+    # a right model predicts to the noise level (rmse of pure noise is sigma)
+    assert err.rmse == pytest.approx(sigma, rel=0.2)
+    # the predicted curves match the noise-free truth of the held-out setting
+    truth = sk.solve(sk.ResourceModel(settings[2], 0.01, 0.2), t).curves.loss
+    assert np.max(np.abs(sk.predict(res, data[2]).loss - truth)) < 0.2 * sigma
+    model = res.model_for(settings[2])
+    assert isinstance(model, sk.ResourceModel) and model.eta == res.estimates["eta"]
+
+
+def test_held_out_skill_is_predicted_from_the_others():
+    sigma = 0.01
+    data = noisy(sk.ResourceModel(P4, 0.01, 0.2), T, sigma, seed=40)
+    res = sk.fit(data, "resource", skills=["skill1", "skill2", "skill3"], n_bootstrap=0)
+    assert res.n_points == T.size * 3
+    held = sk.prediction_error(res, data, skills=["skill4"])
+    assert held.n_points == T.size
+    assert held.rmse == pytest.approx(sigma, rel=0.25)
+    # the wrong model predicts the held-out skill far worse
+    par = sk.fit(data, "parallel", skills=["skill1", "skill2", "skill3"], n_bootstrap=0)
+    assert sk.prediction_error(par, data, skills=["skill4"]).rmse > 3 * held.rmse
+
+
+# ----------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"model": "logistic"}, "model must be one of"),
+        ({"free": ["eta", "alpha"]}, "'alpha' is not a parameter"),
+        ({"model": "parallel", "free": ["eta", "N0"]}, "eta / N0 only"),
+        ({"model": "domino", "free": ["p"]}, "order"),
+        ({"free": ["eta", "gate_exponent"]}, "needs gates"),
+        ({"free": ["N0"]}, "eta is not free"),
+        ({"level": 1.5}, "level must lie"),
+        ({"n_bootstrap": -1}, "n_bootstrap"),
+        ({"quantity": "accuracy"}, "accuracy must lie in"),
+        ({"fixed": {"eta": 0.1}, "free": ["eta"]}, "also listed as free"),
+        ({"frequencies": [0.5, 0.5]}, "4 entries"),
+    ],
+)
+def test_bad_arguments_name_themselves(kwargs, match):
+    data = noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.01, seed=1)  # noise puts values outside [0, 1]
+    with pytest.raises(ValueError, match=match):
+        sk.fit(data, **{"n_bootstrap": 0, **kwargs})
+
+
+def test_missing_frequencies_need_p_free_or_given():
+    data = noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.0, seed=1, frequencies=False)
+    with pytest.raises(ValueError, match="carry no frequencies"):
+        sk.fit(data, "resource", ["eta", "N0"], n_bootstrap=0)
+    with pytest.raises(ValueError, match="held-out skills need known frequencies"):
+        sk.fit(data, "resource", skills=["skill1"], n_bootstrap=0)
+    # default free adds p: frequencies relative to the first skill come back
+    res = sk.fit(data, "resource", n_bootstrap=0)
+    assert np.allclose(res.frequencies[0] / res.frequencies[0][0], P4 / P4[0], rtol=1e-5)
+
+
+# ----------------------------------------------------------------------- CLI
+def test_cli_fits_wide_csv_and_writes_table_and_plot(tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = cli_main(["fit", str(DATA / "resource_wide.csv"), "--frequencies", "0.6,0.3,0.1", "--bootstrap", "30",
+                   "--out", str(out)])
+    assert rc == 0
+    assert "resource" in capsys.readouterr().out
+    for name in ("models.csv", "parameters.csv", "fit.json", "overlay.png", "fitted_resource.npz",
+                 "fitted_domino.npz", "fitted_parallel.npz"):
+        assert (out / name).exists()
+    models = list(csv.DictReader(open(out / "models.csv")))
+    assert models[0]["model"] == "resource"
+    params = {(r["model"], r["parameter"]): r for r in csv.DictReader(open(out / "parameters.csv"))}
+    for key, truth in (("eta", FIXTURE_ETA), ("N0", FIXTURE_N0)):
+        row = params[("resource", key)]
+        assert float(row["low"]) < truth < float(row["high"])
+    meta = json.loads((out / "fit.json").read_text())
+    assert meta["results"]["resource"]["seed"] == 0 and meta["ranking"][0] == "resource"
+    fitted = sk.SkillCurves.load(out / "fitted_resource.npz")
+    assert fitted.names == ("add", "mul", "mod")
+
+
+def test_cli_fits_long_accuracy_csv_with_held_out_skill(tmp_path, capsys):
+    out = tmp_path / "acc"
+    rc = cli_main(["fit", str(DATA / "resource_accuracy_long.csv"), "--quantity", "accuracy", "--chance", "0.5",
+                   "--model", "resource", "--frequencies", "0.6,0.3,0.1", "--holdout-skills", "mod",
+                   "--bootstrap", "0", "--out", str(out)])
+    assert rc == 0
+    meta = json.loads((out / "fit.json").read_text())
+    res = meta["results"]["resource"]
+    assert res["skills"] == ["add", "mul"]
+    assert res["estimates"]["eta"] == pytest.approx(FIXTURE_ETA, rel=0.05)
+    (err,) = meta["heldout"]["resource"].values()
+    # accuracy noise 0.005 is loss-equivalent noise 0.01
+    assert err["rmse"] < 0.02
+
+
+@pytest.mark.parametrize(
+    "name, extra, match",
+    [
+        ("bad_steps.csv", [], "strictly increasing"),
+        ("bad_missing.csv", [], "has 2 columns"),
+        ("bad_nan.csv", [], "not finite"),
+        ("bad_accuracy_long.csv", ["--quantity", "accuracy"], "accuracy must lie in"),
+        ("resource_wide.csv", ["--model", "all", "--free", "eta"], "single --model"),
+        ("resource_wide.csv", ["--holdout-skills", "div"], "no skill 'div'"),
+    ],
+)
+def test_cli_bad_files_give_a_clean_error(tmp_path, capsys, name, extra, match):
+    rc = cli_main(["fit", str(DATA / name), "--bootstrap", "0", "--out", str(tmp_path / "o"), *extra])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skillode fit: error:") and match in err
+
+
+# ---------------------------------------------------------------------- slow
+@pytest.mark.slow
+def test_jacobian_standard_errors_match_monte_carlo_spread():
+    truth = sk.ResourceModel(P4, 0.01, 0.2)
+    estimates, stderrs, covered = [], [], 0
+    for seed in range(60):
+        res = sk.fit(noisy(truth, T, 0.02, seed=1000 + seed), n_bootstrap=40, seed=seed)
+        estimates.append([res.estimates["eta"], res.estimates["N0"]])
+        stderrs.append([res.stderr["eta"], res.stderr["N0"]])
+        covered += res.intervals["eta"][0] < 0.01 < res.intervals["eta"][1]
+    spread = np.std(estimates, axis=0, ddof=1)
+    assert np.allclose(np.mean(stderrs, axis=0), spread, rtol=0.3)
+    # 95% intervals: binomial(60, 0.95) puts coverage above 49 with probability > 0.999
+    assert covered >= 50
