@@ -191,6 +191,41 @@ def _exp(u: float) -> float:
     return math.exp(min(u, 709.0))
 
 
+def _build_model(config: FitConfig, scalars: dict, p: np.ndarray, names: tuple[str, ...] | None,
+                 order: tuple[int, ...] | None):
+    """The model object for natural parameter values `scalars` and frequencies p (n,)."""
+    if config.model == "resource":
+        gates = config.gates
+        if gates is not None and scalars.get("gate_exponent") is not None:
+            gates = _with_exponent(gates, scalars["gate_exponent"])
+        return ResourceModel(p, scalars["eta"], scalars["N0"], C=config.C, loss=config.loss, gates=gates, names=names)
+    if config.model == "domino":
+        return DominoModel(p, scalars["eta"], order=order, names=names)
+    return ParallelModel(p, scalars["eta"], scalars["N0"], names=names)
+
+
+def _solver_method(config: FitConfig) -> str:
+    """'exact' where the closed form exists (C = I, no gates), else 'ode'."""
+    if config.model == "resource" and (config.gates is not None or not _is_identity(config.C)):
+        return "ode"
+    return "exact"
+
+
+def _model_loss(config: FitConfig, model: Any, times: np.ndarray, offset: float) -> np.ndarray:
+    """Model loss on max(times - offset, 0), in the compared units, shape (n_t, n)."""
+    shifted = np.maximum(np.asarray(times, dtype=np.float64) - offset, 0.0)
+    unique, inverse = np.unique(shifted, return_inverse=True)
+    if _solver_method(config) == "exact":
+        loss = solve(model, unique, method="exact", rtol=1e-13).curves.loss
+    else:
+        # tight tolerances keep solver noise below the finite-difference steps of the Jacobian
+        loss = solve(model, unique, method="ode", rtol=1e-9, atol=1e-12).curves.loss
+    loss = loss[inverse.reshape(-1)]
+    if config.compares_normalized:
+        loss = loss / (LOG2 if getattr(model, "loss", "mse") == "ce" else 1.0)
+    return loss
+
+
 class _Problem:
     """The residual function of one fit: parameter vector -> model minus data, flattened."""
 
@@ -202,9 +237,7 @@ class _Problem:
         self.params = params
         self.orders = orders
         self.fit_columns = fit_columns
-        self.method = "exact"
-        if config.model == "resource" and (config.gates is not None or not _is_identity(config.C)):
-            self.method = "ode"
+        self.method = _solver_method(config)
 
     # natural parameter values for a given internal vector
     def values(self, theta: np.ndarray) -> tuple[dict, list[np.ndarray]]:
@@ -217,36 +250,12 @@ class _Problem:
                 scalars[par.name] = par.to_natural(float(u))
         return scalars, freqs
 
-    def build(self, scalars: dict, p: np.ndarray, names: tuple[str, ...], order: tuple[int, ...] | None):
-        cfg = self.config
-        if cfg.model == "resource":
-            gates = cfg.gates
-            if gates is not None and "gate_exponent" in scalars and scalars["gate_exponent"] is not None:
-                gates = _with_exponent(gates, scalars["gate_exponent"])
-            return ResourceModel(p, scalars["eta"], scalars["N0"], C=cfg.C, loss=cfg.loss, gates=gates, names=names)
-        if cfg.model == "domino":
-            return DominoModel(p, scalars["eta"], order=order, names=names)
-        return ParallelModel(p, scalars["eta"], scalars["N0"], names=names)
-
-    def model_loss(self, model: Any, times: np.ndarray, offset: float) -> np.ndarray:
-        """Model loss at data times, in the compared units, shape (n_t, n)."""
-        shifted = np.maximum(times - offset, 0.0)
-        unique, inverse = np.unique(shifted, return_inverse=True)
-        if self.method == "exact":
-            loss = solve(model, unique, method="exact", rtol=1e-13).curves.loss
-        else:
-            loss = solve(model, unique, method="ode", rtol=1e-9, atol=1e-12).curves.loss
-        loss = loss[inverse.reshape(-1)]
-        if self.config.compares_normalized:
-            loss = loss / (LOG2 if getattr(model, "loss", "mse") == "ce" else 1.0)
-        return loss
-
     def curves_at(self, theta: np.ndarray) -> list[np.ndarray]:
         scalars, freqs = self.values(theta)
         out = []
         for s, data in enumerate(self.settings):
-            model = self.build(scalars, freqs[s], data.names, self.orders[s])
-            out.append(self.model_loss(model, data.times, scalars.get("offset", 0.0)))
+            model = _build_model(self.config, scalars, freqs[s], data.names, self.orders[s])
+            out.append(_model_loss(self.config, model, data.times, scalars.get("offset", 0.0)))
         return out
 
     def residual(self, theta: np.ndarray, targets: list[np.ndarray] | None = None) -> np.ndarray:
@@ -360,8 +369,7 @@ class FitResult:
         else:
             p = as_frequencies(frequencies, "frequencies")
             order = None
-        problem = _Problem([], [], self.config, [], [], [])
-        return problem.build(self.parameters, p, None if names is None else tuple(names), order)
+        return _build_model(self.config, self.parameters, p, None if names is None else tuple(names), order)
 
     def predict(self, target: SkillCurves | Sequence[float] | np.ndarray | None = None,
                 times: Sequence[float] | np.ndarray | None = None, *, setting: int = 0) -> SkillCurves:
@@ -391,8 +399,7 @@ class FitResult:
                 raise ValueError("times is required when target is a frequency vector")
             t = times
         t = np.asarray(t, dtype=np.float64)
-        problem = _Problem([], [], self.config, [], [], [])
-        loss = problem.model_loss(model, t, self.parameters.get("offset", 0.0))
+        loss = _model_loss(self.config, model, t, self.parameters.get("offset", 0.0))
         meta = {"fit": _result_meta(self), "model": model.config()}
         return SkillCurves(t, loss, model.names, model.p, meta)
 
