@@ -313,3 +313,21 @@ def test_jacobian_standard_errors_match_monte_carlo_spread():
     assert np.allclose(np.mean(stderrs, axis=0), spread, rtol=0.3)
     # 95% intervals: binomial(60, 0.95) puts coverage above 49 with probability > 0.999
     assert covered >= 50
+
+
+def test_cli_joint_settings_and_held_out_setting(tmp_path, capsys):
+    t = np.linspace(0.0, 600.0, 31)
+    paths = []
+    for i, q in enumerate(([0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.34, 0.33, 0.33])):
+        path = tmp_path / f"setting{i}.npz"
+        noisy(sk.ResourceModel(q, 0.01, 0.2), t, 0.01, seed=50 + i).save(path)
+        paths.append(str(path))
+    out = tmp_path / "joint"
+    rc = cli_main(["fit", paths[0], paths[1], "--model", "resource", "--test", paths[2], "--bootstrap", "0",
+                   "--out", str(out)])
+    assert rc == 0
+    meta = json.loads((out / "fit.json").read_text())
+    assert meta["results"]["resource"]["estimates"]["eta"] == pytest.approx(0.01, rel=0.03)
+    assert (out / "fitted_resource_0.npz").exists() and (out / "fitted_resource_1.npz").exists()
+    (err,) = meta["heldout"]["resource"].values()
+    assert err["rmse"] == pytest.approx(0.01, rel=0.3)
