@@ -19,7 +19,7 @@ from ._core import (
     render,
     run,
 )
-from . import exact_solution, learning_time  # noqa: F401  (each module registers its Derivation on import)
+from . import exact_solution, learning_time, limits, scaling  # noqa: F401  (each module registers its Derivation on import)
 
 __all__ = [
     "FORMATS",

@@ -63,10 +63,15 @@ def ce_logit(p_tau: np.ndarray | float) -> np.ndarray:
     return np.log(wrightomega(np.asarray(p_tau, dtype=np.float64) + 1.0))
 
 
+#: tau at which a CE skill reaches logit z (the implicit equation solved for tau).
+CE_TAU_AT_LOGIT = sp.solve(CE_LOGIT_IMPLICIT, tau)[0]
+_ce_tau_at_logit = sp.lambdify((p, z), CE_TAU_AT_LOGIT, "numpy")
+
+
 def ce_tau_at_loss(p_freq: np.ndarray | float, loss: float) -> np.ndarray:
     """tau at which a CE skill of frequency p reaches `loss` (0 < loss < log 2): (z + e^z - 1)/p."""
-    z_at = -math.log(math.expm1(loss))
-    return (z_at + math.exp(z_at) - 1.0) / np.asarray(p_freq, dtype=np.float64)
+    z_at = -math.log(math.expm1(loss))  # inverse of log(1 + e^-z), via expm1 for small losses
+    return _ce_tau_at_logit(np.asarray(p_freq, dtype=np.float64), z_at)
 
 
 # -------------------------------------------------------------------- learning times
@@ -124,8 +129,12 @@ two_skill_time_ratio.__doc__ = (
 #: Domino limit of skill k's learning time to loss eps (N0 = 0, p_{j+1}/p_j -> 0).
 k_index = sp.Symbol("k", positive=True, integer=True)
 DOMINO_LEARNING_TIME = (k_index - eps) / eta
+domino_learning_time = sp.lambdify((k_index, eps, eta), DOMINO_LEARNING_TIME, "numpy")
+domino_learning_time.__doc__ = "(k - eps) / eta: the Domino-limit time for the k-th skill (k = 1, 2, ...) to reach eps."
 #: Parallel limit (N0 -> oo at fixed eta t / N0) of the MSE loss.
 PARALLEL_LOSS = sp.exp(-eta * p * t / N0)
+parallel_loss = sp.lambdify((p, t, eta, N0), PARALLEL_LOSS, "numpy")
+parallel_loss.__doc__ = "exp(-eta p t / N0), broadcasting: the Parallel-limit MSE loss."
 
 # ------------------------------------------------------------------------------ scaling
 #: Continuum sum_k (1 - exp(-p_k tau)) for p_k = A k^-alpha: eta t (N0 = 0, infinitely many skills).
@@ -148,18 +157,29 @@ def zipf_frequencies(n: int, alpha_value: float) -> tuple[np.ndarray, float]:
     return weights * amp, amp
 
 
+_SCIPY = [{"gamma": _gamma}, "numpy"]
+_scaling_prefactor = sp.lambdify((alpha, amplitude, eta), SCALING_PREFACTOR, _SCIPY)
+_zipf_loss_of_time = sp.lambdify((t, alpha, amplitude, eta), ZIPF_LOSS_OF_TIME, _SCIPY)
+_zipf_progress = sp.lambdify((tau, alpha, amplitude), ZIPF_PROGRESS, _SCIPY)
+_zipf_loss_of_tau = sp.lambdify((tau, alpha, amplitude), ZIPF_LOSS_OF_TAU, _SCIPY)
+
+
+def _check_alpha(alpha_value: float) -> float:
+    a = float(alpha_value)
+    if not (math.isfinite(a) and a > 1.0):
+        raise ValueError(f"alpha must exceed 1 (a normalisable power law), got {alpha_value}")
+    return a
+
+
 def scaling_prefactor(alpha_value: float, amplitude_value: float, eta_value: float = 1.0) -> float:
     """(A / alpha) Gamma(1 - 1/alpha)^alpha eta^-(alpha-1): L(t) ~ this * t^-(alpha-1)."""
-    a = float(alpha_value)
-    if a <= 1.0:
-        raise ValueError(f"alpha must exceed 1 (a normalisable power law), got {a}")
-    return float(amplitude_value / a * _gamma(1.0 - 1.0 / a) ** a * eta_value ** (1.0 - a))
+    return float(_scaling_prefactor(_check_alpha(alpha_value), float(amplitude_value), float(eta_value)))
 
 
 def zipf_loss_of_time(t_value: np.ndarray, alpha_value: float, amplitude_value: float, eta_value: float = 1.0) -> np.ndarray:
-    """Leading-order L(t) = prefactor * (eta t + 1/2)^-(alpha-1) / eta^-(alpha-1), for 1 << eta t << n."""
-    pref = scaling_prefactor(alpha_value, amplitude_value, 1.0)
-    return pref * (eta_value * np.asarray(t_value, dtype=np.float64) + 0.5) ** (1.0 - alpha_value)
+    """Leading-order L(t) = (A/alpha) Gamma(1 - 1/alpha)^alpha (eta t + 1/2)^-(alpha-1), for 1 << eta t << n."""
+    t_arr = np.asarray(t_value, dtype=np.float64)
+    return _zipf_loss_of_time(t_arr, _check_alpha(alpha_value), float(amplitude_value), float(eta_value))
 
 
 def capacity_loss_exact(n_learned: np.ndarray | int, alpha_value: float, amplitude_value: float) -> np.ndarray:
@@ -207,12 +227,15 @@ CE_LARGE_N0_LOGIT = CE_LOGIT.subs(tau, eta * t / N0)
 CE_LARGE_N0_TAIL = N0 / (eta * p * t)
 
 
+_ce_small_n0_loss = sp.lambdify((p, t, eta, geo_mean, n_skills_sym), CE_SMALL_N0_LOSS, "numpy")
+
+
 def ce_small_n0_loss(p_freq: np.ndarray, t_value: np.ndarray, eta_value: float) -> np.ndarray:
     """(G / p_k) exp(-eta t / n), G the geometric mean of p; shape (n_t, n). Asymptotic in t."""
     p_arr = np.asarray(p_freq, dtype=np.float64)
     geo = math.exp(float(np.mean(np.log(p_arr))))
     t_arr = np.asarray(t_value, dtype=np.float64)
-    return np.multiply.outer(np.exp(-eta_value * t_arr / p_arr.size), geo / p_arr)
+    return _ce_small_n0_loss(p_arr, t_arr[..., None], eta_value, geo, p_arr.size)
 
 
 def ce_large_n0_loss(p_freq: np.ndarray, t_value: np.ndarray, eta_value: float, N0_value: float) -> np.ndarray:
@@ -221,3 +244,32 @@ def ce_large_n0_loss(p_freq: np.ndarray, t_value: np.ndarray, eta_value: float, 
     t_arr = np.asarray(t_value, dtype=np.float64)
     logit = ce_logit(np.multiply.outer(eta_value * t_arr / N0_value, p_arr))
     return np.logaddexp(0.0, -logit)
+
+
+def zipf_loss_of_time_finite(
+    t_value: np.ndarray, alpha_value: float, amplitude_value: float, n: int, eta_value: float = 1.0
+) -> np.ndarray:
+    """L(t) for n Zipf skills p_k = A k^-alpha (N0 = 0), with the finite-n correction.
+
+    The skills k > n that the continuum counts are missing: to first order in A tau x^-alpha they
+    would add tau * T to eta t and T to L, where T = A (n + 1/2)^(1-alpha) / (alpha - 1). So
+
+        eta t = Gamma(1 - 1/alpha) (A tau)^(1/alpha) - 1/2 - tau T,   L = L_oo(tau) - T,
+
+    solved for tau at each t (valid for 1 << eta t and A tau n^-alpha << 1). Shape of t_value.
+    """
+    from scipy.optimize import brentq
+
+    a, amp = _check_alpha(alpha_value), float(amplitude_value)
+    tail = float(capacity_loss(n + 0.5, a, amp))
+    t_arr = np.asarray(t_value, dtype=np.float64)
+    taus = np.empty(t_arr.size)
+    for i, target in enumerate(eta_value * t_arr.reshape(-1)):
+        def excess(x: float) -> float:
+            return float(_zipf_progress(x, a, amp)) - 0.5 - x * tail - target
+
+        hi = 1.0
+        while excess(hi) < 0:
+            hi *= 2.0
+        taus[i] = brentq(excess, 0.0, hi, xtol=1e-14 * hi, rtol=1e-14)
+    return (_zipf_loss_of_tau(taus, a, amp) - tail).reshape(t_arr.shape)
