@@ -19,7 +19,8 @@ from ._core import (
     render,
     run,
 )
-from . import exact_solution, learning_time, limits, scaling  # noqa: F401  (each module registers its Derivation on import)
+# Each module registers its Derivation on import; this order is the order of the document.
+from . import exact_solution, learning_time, limits, scaling, compute_optimal, ce_limits  # noqa: F401, I001
 
 __all__ = [
     "FORMATS",
