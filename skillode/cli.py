@@ -13,6 +13,7 @@ import sys
 _SUBCOMMAND_MODULES = (
     "skillode._cli_solve",
     "skillode._cli_fit",
+    "skillode._cli_derive",
 )
 
 
