@@ -3,6 +3,7 @@
 Models are data plus a vector field; solvers are chosen by name; everything produces SkillCurves.
 """
 
+from . import _closed_forms as closed_forms
 from ._curves import SkillCurves
 from ._fit import (
     Comparison,
@@ -35,6 +36,7 @@ __all__ = [
     "SkillCurves",
     "Solution",
     "SymbolicSystem",
+    "closed_forms",
     "compare",
     "fit",
     "load_curves",
