@@ -68,6 +68,15 @@ CE_TAU_AT_LOGIT = sp.solve(CE_LOGIT_IMPLICIT, tau)[0]
 _ce_tau_at_logit = sp.lambdify((p, z), CE_TAU_AT_LOGIT, "numpy")
 
 
+def ce_logit_and_pull(p_tau: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """(z, sigmoid(-z)) for z + e^z = p tau + 1, from one evaluation of w = omega(p tau + 1) = e^z.
+
+    z = log w and sigmoid(-z) = 1 / (1 + w): the logit and the skill's pull on the resource.
+    """
+    w = wrightomega(np.asarray(p_tau, dtype=np.float64) + 1.0)
+    return np.log(w), 1.0 / (1.0 + w)
+
+
 def ce_tau_at_loss(p_freq: np.ndarray | float, loss: float) -> np.ndarray:
     """tau at which a CE skill of frequency p reaches `loss` (0 < loss < log 2): (z + e^z - 1)/p."""
     z_at = -math.log(math.expm1(loss))  # inverse of log(1 + e^-z), via expm1 for small losses
@@ -77,6 +86,8 @@ def ce_tau_at_loss(p_freq: np.ndarray | float, loss: float) -> np.ndarray:
 # -------------------------------------------------------------------- learning times
 #: tau at which an MSE skill of frequency p reaches loss eps.
 MSE_TAU_AT_LOSS = sp.log(1 / eps) / p
+mse_tau_at_loss = sp.lambdify((p, eps), MSE_TAU_AT_LOSS, "numpy")
+mse_tau_at_loss.__doc__ = "log(1/eps) / p: the intrinsic time at which an MSE skill reaches loss eps."
 
 
 def mse_time_of_tau(p_freq: np.ndarray, tau_value: np.ndarray, eta_value: float, N0_value: float) -> np.ndarray:
@@ -97,7 +108,7 @@ def mse_learning_times(p_freq: np.ndarray, eps_value: float, eta_value: float, N
         t_i = (sum_k (1 - eps^(p_k / p_i)) + N0 ln(1/eps) / p_i) / eta.
     """
     p_arr = np.asarray(p_freq, dtype=np.float64)
-    tau_i = math.log(1.0 / eps_value) / p_arr
+    tau_i = mse_tau_at_loss(p_arr, eps_value)
     return mse_time_of_tau(p_arr, tau_i, eta_value, N0_value)
 
 

@@ -120,10 +120,15 @@ class _Family:
     """Per-skill closed form along the intrinsic time tau, where dx_k/dtau = +-p_k g(x_k).
 
     progress(tau): sum_k |x_k(tau) - x_k(0)| = integral of sum_k p_k g_k dtau, so that
-    t(tau) = (progress(tau) + N0 tau) / eta.
+    t(tau) = (progress(tau) + N0 tau) / eta. The per-skill formulas live in
+    skillode._closed_forms (MSE: l = exp(-p tau); CE: z + e^z = p tau + 1), where
+    derivations/ proves and checks them.
     """
 
     def __init__(self, model: ResourceModel):
+        from . import _closed_forms  # the single home of the closed forms
+
+        self.cf = _closed_forms
         self.p = model.p
         self.mse = model.loss == "mse"
         self.n = model.n_skills
@@ -131,25 +136,22 @@ class _Family:
 
     def state(self, tau: np.ndarray) -> np.ndarray:
         """x_k(tau), shape tau.shape + (n,)."""
-        pt = np.multiply.outer(tau, self.p)
         if self.mse:
-            return np.exp(-pt)
-        return np.log(wrightomega(pt + 1.0))  # z + e^z = p tau + 1
+            return self.cf.mse_loss(self.p, np.asarray(tau)[..., None])
+        return self.cf.ce_logit(np.multiply.outer(tau, self.p))
 
     def progress_and_rate(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pt = np.multiply.outer(tau, self.p)
         if self.mse:
-            e = np.exp(-pt)
-            return self.n - e.sum(axis=-1), e @ self.p
-        w = wrightomega(pt + 1.0)
-        return np.log(w).sum(axis=-1), (1.0 / (1.0 + w)) @ self.p
+            loss = self.cf.mse_loss(self.p, np.asarray(tau)[..., None])
+            return self.n - loss.sum(axis=-1), loss @ self.p  # progress = sum_k (1 - l_k)
+        logit, pull = self.cf.ce_logit_and_pull(np.multiply.outer(tau, self.p))
+        return logit.sum(axis=-1), pull @ self.p
 
     def tau_at_loss(self, thr: float) -> np.ndarray:
         """tau at which each skill's loss equals thr (0 < thr < l(0)), shape (n,)."""
         if self.mse:
-            return math.log(1.0 / thr) / self.p
-        z = -math.log(math.expm1(thr))
-        return (z + math.exp(z) - 1.0) / self.p
+            return self.cf.mse_tau_at_loss(self.p, thr)
+        return self.cf.ce_tau_at_loss(self.p, thr)
 
 
 def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float) -> np.ndarray:
