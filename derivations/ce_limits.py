@@ -95,7 +95,8 @@ def numeric() -> tuple[NumericCheck, ...]:
     z_late = cf.ce_logit(p * s_late)
     tail_rel = float(np.max(np.abs(np.logaddexp(0.0, -z_late) * p * s_late - 1)))
     out.append(NumericCheck(f"tail: max_k |l_k (p_k s) - 1| on the N0 -> oo solution at s = eta t / N0 = {s_late:g}; "
-                            "tolerance 2 ln(p s)/(p s)", tail_rel, float(2 * np.log(p.min() * s_late) / (p.min() * s_late))))
+                            "tolerance 2 ln(p s)/(p s)", tail_rel,
+                            float(2 * np.log(p.min() * s_late) / (p.min() * s_late))))
     return tuple(out)
 
 

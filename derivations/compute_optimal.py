@@ -9,7 +9,7 @@ from scipy.optimize import minimize_scalar
 
 from skillode import _closed_forms as cf
 
-from ._core import Derivation, NumericCheck, Statement, SymbolicCheck, equal, fmt, register
+from ._core import Derivation, NumericCheck, Statement, SymbolicCheck, equal, register
 
 #: (E, A, B, a, b): Hoffmann et al. 2022's fit (their approach 3), an asymmetric case, and the
 #: skill model's own exponents a = b = alpha - 1 at alpha = 2 (A = 1/zeta(2), eta = 1)

@@ -9,7 +9,7 @@ import sympy as sp
 import skillode as sk
 from skillode import _closed_forms as cf
 
-from ._core import Derivation, NumericCheck, Statement, SymbolicCheck, equal, fmt, register
+from ._core import Derivation, NumericCheck, Statement, SymbolicCheck, equal, register
 
 N_SKILLS = 4  # skills in the symbolic and numeric Domino checks
 Q_DOMINO = 1e-3  # p_{j+1} / p_j in the numeric Domino check
@@ -83,7 +83,8 @@ def numeric() -> tuple[NumericCheck, ...]:
                             f"q = {q:g}; tolerance q ln(1/q) (the measured error shrinks like it)",
                             float(np.max(np.abs(exact.curves.loss - domino.loss(times)))), q * np.log(1 / q)))
     eps = 0.01
-    err = float(np.max(np.abs(exact.learning_times(eps) - cf.domino_learning_time(np.arange(1, N_SKILLS + 1), eps, eta))))
+    domino_times = cf.domino_learning_time(np.arange(1, N_SKILLS + 1), eps, eta)
+    err = float(np.max(np.abs(exact.learning_times(eps) - domino_times)))
     out.append(NumericCheck(f"Domino learning times: max_k |t_k - (k - eps)/eta|, eps = {eps}; tolerance "
                             "2 q ln(1/eps) (the next skill's head start)", err, 2 * q * np.log(1 / eps)))
     p = np.array([0.5, 0.3, 0.2])

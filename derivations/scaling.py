@@ -141,7 +141,10 @@ DERIVATION = register(Derivation(
            "both into Gamma functions, and eliminating tau gives the law in t. For the finite sum the "
            "integral overcounts eta t by exactly 1/2 to all orders (Euler-Maclaurin: the summand is 1 "
            "at x = 0 with every derivative 0), which the (eta t + 1/2) form corrects; L(tau) itself "
-           "needs no correction. The skills k > n that the integral counts are missing from a finite model; to first order they would add tau T to eta t and T to L, which the finite-n form subtracts (at alpha = 1.5, n = 1e5 this is a 5 % effect at eta t = 300). With N0 > 0 the N0 tau term eventually dominates eta t, tau ~ eta t/N0 "
+           "needs no correction. The skills k > n that the integral counts are missing from a finite "
+           "model; to first order they would add tau T to eta t and T to L, which the finite-n form "
+           "subtracts (at alpha = 1.5, n = 1e5 this is a 5 % effect at eta t = 300). With N0 > 0 the "
+           "N0 tau term eventually dominates eta t, tau ~ eta t/N0 "
            "and the exponent becomes (alpha - 1)/alpha (not checked here). Capacity: the solver "
            "confirms that a model holding N skills has every one at zero loss at its horizon N/eta, "
            "so what remains is the unlearned tail."),

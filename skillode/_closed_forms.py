@@ -187,7 +187,9 @@ def scaling_prefactor(alpha_value: float, amplitude_value: float, eta_value: flo
     return float(_scaling_prefactor(_check_alpha(alpha_value), float(amplitude_value), float(eta_value)))
 
 
-def zipf_loss_of_time(t_value: np.ndarray, alpha_value: float, amplitude_value: float, eta_value: float = 1.0) -> np.ndarray:
+def zipf_loss_of_time(
+    t_value: np.ndarray, alpha_value: float, amplitude_value: float, eta_value: float = 1.0
+) -> np.ndarray:
     """Leading-order L(t) = (A/alpha) Gamma(1 - 1/alpha)^alpha (eta t + 1/2)^-(alpha-1), for 1 << eta t << n."""
     t_arr = np.asarray(t_value, dtype=np.float64)
     return _zipf_loss_of_time(t_arr, _check_alpha(alpha_value), float(amplitude_value), float(eta_value))
