@@ -38,7 +38,7 @@ def statements() -> tuple[Statement, ...]:
     return (
         Statement("intrinsic time at which skill i reaches loss eps", sp.Eq(sp.Symbol("tau_i"), tau_i)),
         Statement("learning time of skill i (MSE, C = I)", sp.Eq(sp.Symbol("t_i"), general)),
-        Statement("two skills, r = p1/p2 >= 1, nu = N0/p1: t2/t1", sp.Eq(sp.Symbol("t_2/t_1"), ratio)),
+        Statement("two skills, r = p1/p2 >= 1, nu = N0/p1: t2/t1", sp.Eq(sp.Symbol("t_2") / sp.Symbol("t_1"), ratio)),
         Statement("Domino: r -> oo at N0 = 0 (then eps -> 0 gives 2)",
                   sp.Eq(sp.Limit(ratio.subs(cf.nu, 0), cf.r, sp.oo), (2 - cf.eps) / (1 - cf.eps))),
         Statement("equal frequencies: r -> 1", sp.Eq(sp.Limit(ratio, cf.r, 1), 1)),
