@@ -11,7 +11,6 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.integrate import solve_ivp
-from scipy.special import wrightomega
 
 from ._checks import as_scalar, as_times, choice
 from ._curves import SkillCurves
@@ -237,10 +236,12 @@ def _solve_ode(model: ResourceModel, t: np.ndarray, rtol: float, atol: float, od
     events = None
     if model.loss == "mse" and model.N0 == 0.0:
         # Past the point where every pull vanishes the field is 0/0; stop there (finite horizon).
-        scale = float(model.p.sum())
+        # The floor is relative to the rarest skill so that it, too, has finished learning:
+        # sum_k p_k l_k below it means every l_k < 1e-14 * p_min / p_k <= 1e-14.
+        floor = 1e-14 * float(model.p.min())
 
         def exhausted(_t: float, x: np.ndarray) -> float:
-            return float(np.sum(model.p * np.maximum(x, 0.0))) - 1e-14 * scale
+            return float(np.sum(model.p * np.maximum(x, 0.0))) - floor
 
         exhausted.terminal = True
         exhausted.direction = -1

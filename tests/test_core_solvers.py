@@ -233,3 +233,15 @@ def test_domino_and_parallel_closed_forms():
     assert par.learning_times(np.exp(-1)) == pytest.approx(2.0 / (0.05 * p))
     named = sk.DominoModel(p, 0.05, order=["skill3", "skill1", "skill2"])
     assert named.start_times() == pytest.approx([20.0, 40.0, 0.0])
+
+
+@pytest.mark.parametrize("ratio", [1e-4, 1e-8])
+def test_zero_N0_ode_finishes_even_very_rare_skills(ratio):
+    # p spans up to 24 decades: the horizon event must not fire before the rarest skill is learned
+    p = ratio ** np.arange(4.0)
+    model = sk.ResourceModel(p, 0.01, 0.0)
+    t = np.linspace(0, 500, 501)
+    ode = sk.solve(model, t, method="ode").curves.loss
+    exact = sk.solve(model, t, method="exact").curves.loss
+    assert np.abs(ode - exact).max() < 1e-7
+    assert np.all(ode[t >= 400] == 0.0)
