@@ -66,7 +66,8 @@ def test_zero_N0_learns_everything_by_n_over_eta():
     ode = sk.solve(model, t, method="ode")
     after = t >= n / eta
     assert np.all(exact.curves.loss[after] == 0.0)
-    assert np.all(ode.curves.loss[after] == 0.0)
+    assert np.all(ode.curves.loss[after] <= 1e-12)  # within atol at the horizon itself
+    assert np.all(ode.curves.loss[t > 1.001 * n / eta] == 0.0)
     assert np.all(exact.curves.loss[~after].max(axis=1) > 0)
     assert exact.learning_times(0.0) == pytest.approx(np.full(n, n / eta), rel=1e-12)
     # the ode stops at the horizon event, within its tolerance of n/eta
@@ -244,4 +245,4 @@ def test_zero_N0_ode_finishes_even_very_rare_skills(ratio):
     ode = sk.solve(model, t, method="ode").curves.loss
     exact = sk.solve(model, t, method="exact").curves.loss
     assert np.abs(ode - exact).max() < 1e-7
-    assert np.all(ode[t >= 400] == 0.0)
+    assert np.all(ode[t > 401] == 0.0)
