@@ -14,6 +14,7 @@ _SUBCOMMAND_MODULES = (
     "skillode._cli_solve",
     "skillode._cli_fit",
     "skillode._cli_derive",
+    "skillode._cli_validate",
 )
 
 

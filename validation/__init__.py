@@ -1,0 +1,46 @@
+"""Validation: torch-trained networks against the skill-learning models, with a report writer.
+
+Experiments (each a frozen config dataclass and run(config) -> ExperimentResult):
+
+* domino: two-task sparse parity, t2/t1 vs 1/p2, Resource model fitted on some p2 and predicting
+  the others (validation.domino);
+* compositional: x1^x2, x3^x4, x1^x2^x3^x4 vs an independent 4-bit parity, gated Resource model
+  (validation.compositional);
+* modularity: non-modular vs block-modular MLP on 0.99 / 0.01 tasks, and loss reweighting
+  (validation.modularity);
+* geometry: Geometry model vs Resource model (validation.geometry).
+
+write_report(names, out_dir, quick=False) runs them and writes report.md, PNGs and metrics.json;
+`skillode validate NAME|all --out DIR [--quick]` is the command-line form.
+"""
+
+from ._common import ExperimentResult
+from ._train import TrainRecord, TrainSettings, init_mlp, mlp_forward, seed_generators, train
+from .compositional import CompositionalConfig
+from .domino import DominoConfig
+from .geometry import GeometryConfig
+from .modularity import ModularityConfig
+from .report import EXPERIMENTS, Experiment, Report, resolve_names, write_report
+from .sparse_parity import ParityTask, make_parity_data, train_parity
+
+__all__ = [
+    "CompositionalConfig",
+    "DominoConfig",
+    "EXPERIMENTS",
+    "Experiment",
+    "ExperimentResult",
+    "GeometryConfig",
+    "ModularityConfig",
+    "ParityTask",
+    "Report",
+    "TrainRecord",
+    "TrainSettings",
+    "init_mlp",
+    "make_parity_data",
+    "mlp_forward",
+    "resolve_names",
+    "seed_generators",
+    "train",
+    "train_parity",
+    "write_report",
+]

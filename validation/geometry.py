@@ -1,0 +1,141 @@
+"""Experiment 4: Geometry model vs Resource model (the paper's mapping eta = 2 lr sqrt(N), C = T T^T).
+
+Uses skillode's Geometry model (skillode._geometry.simulate) and its Resource mapping
+(skillode._mapping): the seed-averaged Geometry-model losses are compared with (a) the Resource
+model given by the paper's mapping with no free parameter (eta = 2 lr sqrt(N), N0 = 0) and (b)
+the Resource model with eta and N0 fitted (least squares on the curves).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+import skillode as sk
+
+from ._common import ExperimentResult, check_positive_int, check_seeds, environment, fmt
+
+NAME = "geometry"
+
+
+@dataclass(frozen=True)
+class GeometryConfig:
+    """A small Geometry-model run.
+
+    Attributes:
+        n_skills: number of skills; frequencies p_k = k^-zipf_alpha / sum.
+        zipf_alpha: exponent of the frequencies.
+        N: parameter dimension (orthogonal random task vectors, so C = I).
+        optimizer: Geometry-model optimizer ("signgd" is the paper's mapped case).
+        lr: learning rate.
+        steps: optimizer updates.
+        seeds: random task vectors per seed, batched.
+        threshold: loss level defining learning times.
+    """
+
+    n_skills: int = 5
+    zipf_alpha: float = 1.5
+    N: int = 1000
+    optimizer: str = "signgd"
+    lr: float = 1e-3
+    steps: int = 600
+    seeds: tuple[int, ...] = (0, 1, 2)
+    threshold: float = 0.1
+
+    def __post_init__(self) -> None:
+        check_positive_int(self.n_skills, "n_skills")
+        check_positive_int(self.N, "N")
+        check_positive_int(self.steps, "steps")
+        check_seeds(self.seeds)
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if not 0 < self.threshold < 1:
+            raise ValueError(f"threshold must be in (0, 1), got {self.threshold}")
+
+
+QUICK = GeometryConfig(N=400, steps=300, seeds=(0, 1))
+
+
+def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) -> ExperimentResult:
+    from skillode._geometry import GeometryModel, simulate, zipf_frequencies
+    from skillode._mapping import fit_resource_mapping, resource_model_for
+
+    p = zipf_frequencies(config.n_skills, config.zipf_alpha)
+    model = GeometryModel(p, config.N, tasks="orthogonal", optimizer=config.optimizer, lr=config.lr)
+    sim = simulate(model, config.steps, seeds=list(config.seeds), record=np.arange(config.steps + 1),
+                   device="cpu", progress=progress)
+    mean_loss = sim.loss().mean(axis=0)
+    data = sk.SkillCurves(sim.steps.astype(float), mean_loss, model.names, p,
+                          {"experiment": NAME, "seeds": list(config.seeds), "geometry": model.config()})
+    paper = resource_model_for(model)
+    paper_curves = sk.solve(paper, times=data.times, method="exact" if paper.C is None else "ode").curves
+    rmse_paper = float(np.sqrt(np.mean((paper_curves.loss - data.loss) ** 2)))
+    mapping = fit_resource_mapping(model, data, seed=config.seeds[0])
+    t_data = data.learning_times(config.threshold)
+    t_paper = paper_curves.learning_times(config.threshold)
+    t_fit = mapping.predicted.learning_times(config.threshold)
+    rel = lambda a, b: [float((x - y) / y) if np.isfinite(x) and np.isfinite(y) else None  # noqa: E731
+                        for x, y in zip(a, b)]
+    metrics = {
+        "paper_mapping": {"eta": paper.eta, "eta_constant": 2.0, "N0": 0.0, "rmse": rmse_paper,
+                          "learning_time_relative_error": rel(t_paper, t_data)},
+        "fitted_mapping": {"eta": mapping.eta, "eta_constant": mapping.eta_constant, "N0": mapping.N0,
+                           "rmse": mapping.rmse, "max_abs_error": mapping.max_abs_error,
+                           "learning_time_relative_error": rel(t_fit, t_data)},
+        "learning_times": {"geometry": t_data.tolist(), "paper_mapping": t_paper.tolist(),
+                           "fitted_mapping": t_fit.tolist()},
+        "simulation_seconds": sim.seconds,
+    }
+    curves = {"measured": data, "resource_paper": paper_curves, "resource_fitted": mapping.predicted}
+    md = "\n".join([
+        f"Geometry model: {config.n_skills} skills, p_k ~ k^-{config.zipf_alpha:g}, N = {config.N}, orthogonal random "
+        f"task vectors, {config.optimizer} lr {config.lr:g}, {config.steps} steps, seeds {list(config.seeds)} "
+        "(losses averaged over seeds). Simulated with skillode's GeometryModel; mapping from skillode._mapping.",
+        "",
+        "| Resource model | eta (constant c) | N0 | rmse of per-skill loss | learning-time rel. errors |",
+        "|---|---|---|---|---|",
+        f"| paper mapping, no free parameter | {paper.eta:.4g} (2) | 0 | {rmse_paper:.3g} | "
+        f"{', '.join(fmt(x, 2) if x is not None else 'n/a' for x in metrics['paper_mapping']['learning_time_relative_error'])} |",
+        f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g}) | {mapping.N0:.3g} | {mapping.rmse:.3g} | "
+        f"{', '.join(fmt(x, 2) if x is not None else 'n/a' for x in metrics['fitted_mapping']['learning_time_relative_error'])} |",
+        "",
+        f"Learning times (loss {config.threshold:g}): Geometry {', '.join(fmt(x) for x in t_data)}.",
+        "",
+        "![geometry vs resource](geometry_curves.png)",
+    ])
+    return ExperimentResult(NAME, "Geometry model vs Resource model", asdict(config) | {"environment": environment()},
+                            metrics, curves, {}, md, ("geometry_curves.png",))
+
+
+def plot(result: ExperimentResult, out_dir) -> list:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from skillode._plot import plot_curves
+
+    out_dir = Path(out_dir)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    data = result.curves["measured"]
+    colors = [plt.get_cmap("viridis")(k / max(data.n_skills - 1, 1)) for k in range(data.n_skills)]
+    plot_curves(data, ax, kind="loss", style="-", label_prefix="Geometry ", colors=colors)
+    plot_curves(result.curves["resource_paper"], ax, kind="loss", style=":", label_prefix="paper map ", colors=colors)
+    plot_curves(result.curves["resource_fitted"], ax, kind="loss", style="--", label_prefix="fitted ", colors=colors)
+    ax.legend(fontsize="xx-small", ncol=3)
+    fig.tight_layout()
+    fig.savefig(out_dir / "geometry_curves.png", dpi=110)
+    plt.close(fig)
+    return [out_dir / "geometry_curves.png"]
+
+
+def available() -> bool:
+    """Whether skillode's Geometry model and mapping can be imported."""
+    try:
+        import skillode._geometry  # noqa: F401
+        import skillode._mapping  # noqa: F401
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,149 @@
+"""The experiment registry and the report writer: report.md + PNG figures + metrics.json (+ curves).
+
+    write_report(["domino", "modularity"], "out/", quick=True)
+
+Each experiment module exposes a frozen config dataclass, QUICK (a small config), run(config,
+progress=...) -> ExperimentResult and plot(result, out_dir) -> [paths].
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Mapping, Sequence
+
+from skillode._curves import _jsonable
+
+from . import compositional, domino, geometry, modularity
+from ._common import ExperimentResult
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment: its config type, default and quick configs, runner and plotter."""
+
+    name: str
+    config_type: type
+    default: Any
+    quick: Any
+    run: Callable[..., ExperimentResult]
+    plot: Callable[[ExperimentResult, Path], list]
+    available: Callable[[], bool] = lambda: True
+
+
+def _entry(module: ModuleType, config_type: type, available: Callable[[], bool] = lambda: True) -> Experiment:
+    return Experiment(module.NAME, config_type, config_type(), module.QUICK, module.run, module.plot, available)
+
+
+EXPERIMENTS: dict[str, Experiment] = {
+    e.name: e for e in (
+        _entry(domino, domino.DominoConfig),
+        _entry(compositional, compositional.CompositionalConfig),
+        _entry(modularity, modularity.ModularityConfig),
+        _entry(geometry, geometry.GeometryConfig, geometry.available),
+    )
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """What write_report wrote.
+
+    Attributes:
+        out_dir: the output directory.
+        report: path of report.md; metrics: path of metrics.json.
+        figures: paths of the PNG figures.
+        results: the experiments' results, by name.
+        skipped: experiments left out, with the reason.
+    """
+
+    out_dir: Path
+    report: Path
+    metrics: Path
+    figures: tuple[Path, ...]
+    results: Mapping[str, ExperimentResult]
+    skipped: Mapping[str, str]
+
+
+def resolve_names(names: str | Sequence[str]) -> list[str]:
+    """Experiment names from "all", one name, or a list; ValueError naming unknown ones."""
+    if isinstance(names, str):
+        names = [names]
+    out: list[str] = []
+    for n in names:
+        key = str(n).lower()
+        if key == "all":
+            out.extend(k for k in EXPERIMENTS if k not in out)
+        elif key in EXPERIMENTS:
+            if key not in out:
+                out.append(key)
+        else:
+            raise ValueError(f"experiment must be 'all' or one of {', '.join(EXPERIMENTS)}; got {n!r}")
+    if not out:
+        raise ValueError("name at least one experiment")
+    return out
+
+
+def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool = False,
+                 configs: Mapping[str, Any] | None = None, progress: bool = False) -> Report:
+    """Run the named experiments and write report.md, metrics.json, figures and curves into out_dir.
+
+    Args:
+        names: "all", an experiment name, or a list of names (see EXPERIMENTS).
+        out_dir: output directory (created).
+        quick: use each experiment's small QUICK config (minutes on 2 cores) instead of the default.
+        configs: per-experiment config overrides, {name: config instance}.
+        progress: show tqdm progress bars.
+    """
+    selected = resolve_names(names)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    configs = dict(configs or {})
+    for key, cfg in configs.items():
+        if key not in EXPERIMENTS:
+            raise ValueError(f"configs: unknown experiment {key!r}")
+        if not isinstance(cfg, EXPERIMENTS[key].config_type):
+            raise ValueError(f"configs[{key!r}] must be a {EXPERIMENTS[key].config_type.__name__}")
+    results: dict[str, ExperimentResult] = {}
+    skipped: dict[str, str] = {}
+    figures: list[Path] = []
+    seconds: dict[str, float] = {}
+    for key in selected:
+        exp = EXPERIMENTS[key]
+        if not exp.available():
+            skipped[key] = "not yet available (skillode's Geometry model could not be imported)"
+            continue
+        cfg = configs.get(key, exp.quick if quick else exp.default)
+        start = time.perf_counter()
+        res = exp.run(cfg, progress=progress)
+        figures.extend(exp.plot(res, out))
+        for label, curves in res.curves.items():
+            curves.save(out / f"curves_{key}_{_safe(label)}.npz")
+        seconds[key] = time.perf_counter() - start
+        results[key] = res
+
+    lines = ["# skillode validation report", "",
+             "Neural networks trained with torch (seeds batched) against the skill-learning models of "
+             "Liu et al. (arXiv 2501.12391). Numbers are also in metrics.json; per-condition curves "
+             "(seed means and model curves) in curves_*.npz.", ""]
+    for i, (key, res) in enumerate(results.items(), 1):
+        lines += [f"## {i}. {res.title} (`{key}`)", "", res.markdown, "",
+                  f"_Run time: {seconds[key]:.1f} s._", ""]
+    for key, why in skipped.items():
+        lines += [f"## {key}", "", f"{key}: {why}.", ""]
+    report_path = out / "report.md"
+    report_path.write_text("\n".join(lines))
+    metrics = {key: {"config": res.config, "metrics": res.metrics, "seconds": seconds[key]}
+               for key, res in results.items()}
+    metrics["_skipped"] = skipped
+    metrics["_quick"] = quick
+    metrics_path = out / "metrics.json"
+    metrics_path.write_text(json.dumps(_jsonable(metrics), indent=2))
+    return Report(out, report_path, metrics_path, tuple(figures), results, skipped)
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
