@@ -82,7 +82,7 @@ class CompositionalConfig:
         TrainSettings(self.steps, self.lr, "adam", self.threads)
 
 
-QUICK = CompositionalConfig(n_bits=8, hidden=50, seeds=(0, 1), train_size=600, test_size=200, steps=500)
+QUICK = CompositionalConfig(n_bits=8, hidden=50, seeds=(0, 1, 2), train_size=600, test_size=200, steps=600)
 
 
 def _model_times(eta: float, n0: float, gated: bool, thresholds: tuple[float, ...]) -> list[np.ndarray]:

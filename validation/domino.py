@@ -78,8 +78,8 @@ class DominoConfig:
         TrainSettings(self.steps, self.lr, "adam", self.threads)
 
 
-QUICK = DominoConfig(n_bits=16, hidden=50, p2_values=(1.0, 0.2), seeds=(0, 1), train_size=1500, test_size=200,
-                     steps=400, fit_p2=(1.0,))
+QUICK = DominoConfig(n_bits=16, hidden=50, p2_values=(1.0, 0.5, 0.2, 0.1), seeds=(0, 1, 2), train_size=2000,
+                     test_size=300, steps=800, fit_p2=(1.0, 0.2))
 
 
 def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> ExperimentResult:

@@ -89,7 +89,7 @@ class ModularityConfig:
         return float(w[0]), float(w[1])
 
 
-QUICK = ModularityConfig(seeds=tuple(range(8)), train_size=64, test_size=64, steps=600, hidden=40)
+QUICK = ModularityConfig(seeds=tuple(range(20)), train_size=128, test_size=128, steps=1000)
 
 
 def train_condition(config: ModularityConfig, condition: str, *, progress: bool = False) -> TrainRecord:
