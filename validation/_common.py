@@ -178,6 +178,21 @@ def fit_resource_times(cases: Sequence[TimesCase], *, N0_fixed: float | None = N
     return math.exp(fit.x[0]), n0, float(np.sqrt(np.mean(fit.fun**2)))
 
 
+def try_fit_resource_times(cases: Sequence[TimesCase], **kw: Any) -> tuple[float, float, float]:
+    """fit_resource_times, or (nan, nan, nan) when no skill was learned in the measured runs."""
+    try:
+        return fit_resource_times(cases, **kw)
+    except ValueError:
+        return math.nan, math.nan, math.nan
+
+
+def model_times_or_nan(p: Sequence[float], eta: float, N0: float, threshold: float, **kw: Any) -> np.ndarray:
+    """resource_learning_times, all NaN when the fit failed (eta is NaN)."""
+    if not (np.isfinite(eta) and np.isfinite(N0)):
+        return np.full(len(p), np.nan)
+    return resource_learning_times(p, eta, N0, threshold, **kw)
+
+
 def environment() -> dict:
     """Versions recorded in every experiment's metadata."""
     import torch

@@ -24,7 +24,7 @@ import numpy as np
 import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      first_step, first_step_relative, fit_resource_times, fmt, resource_learning_times)
+                      first_step, first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
 from ._train import TrainSettings
 from .sparse_parity import ParityTask, mean_curves, train_parity
 
@@ -85,11 +85,6 @@ class CompositionalConfig:
 QUICK = CompositionalConfig(n_bits=8, hidden=50, seeds=(0, 1, 2), train_size=600, test_size=200, steps=600)
 
 
-def _model_times(eta: float, n0: float, gated: bool, thresholds: tuple[float, ...]) -> list[np.ndarray]:
-    return [resource_learning_times((1.0, 1.0, 1.0), eta, n0, thr, gates=GATES if gated else None)
-            for thr in thresholds]
-
-
 def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool = False) -> ExperimentResult:
     settings = TrainSettings(config.steps, config.lr, "adam", config.threads)
     arrays: dict = {}
@@ -119,15 +114,16 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
         }
 
     comp = measured["compositional"]
-    mean_loss_t = tuple(float(np.nanmean(arrays["compositional"]["loss_times"][:, k]))
-                        if np.isfinite(arrays["compositional"]["loss_times"][:, k]).any() else np.nan
+    lt = arrays["compositional"]["loss_times"]
+    mean_loss_t = tuple(float(lt[np.isfinite(lt[:, k]), k].mean()) if np.isfinite(lt[:, k]).any() else np.nan
                         for k in range(3))
     mean_onset = np.array([c[0] for c in comp["onset_time"]])
     models = {}
     for label, gated in (("gated", True), ("ungated", False)):
-        eta, n0, rms = fit_resource_times([TimesCase((1.0, 1.0, 1.0), mean_loss_t, config.loss_fraction,
+        eta, n0, rms = try_fit_resource_times([TimesCase((1.0, 1.0, 1.0), mean_loss_t, config.loss_fraction,
                                                      GATES if gated else None)])
-        onset_pred, learn_pred = _model_times(eta, n0, gated, (config.onset_fraction, config.loss_fraction))
+        onset_pred, learn_pred = (model_times_or_nan((1.0, 1.0, 1.0), eta, n0, thr, gates=GATES if gated else None)
+                                  for thr in (config.onset_fraction, config.loss_fraction))
         err = (onset_pred - mean_onset) / mean_onset
         models[label] = {
             "eta": eta, "N0": n0, "rms_log_residual_fit": rms,
@@ -135,9 +131,10 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
             "onset_relative_error": err.tolist(),
             "onset_order_predicted": [comp["names"][k] for k in np.argsort(onset_pred, kind="stable")],
         }
-        model = sk.ResourceModel((1.0, 1.0, 1.0), eta, n0, gates=GATES if gated else None,
-                                 names=tuple(comp["names"]))
-        curves[f"resource_{label}"] = sk.solve(model, times=np.arange(config.steps + 1.0), method="ode").curves
+        if np.isfinite(eta):
+            model = sk.ResourceModel((1.0, 1.0, 1.0), eta, n0, gates=GATES if gated else None,
+                                     names=tuple(comp["names"]))
+            curves[f"resource_{label}"] = sk.solve(model, times=np.arange(config.steps + 1.0), method="ode").curves
     measured_order = [comp["names"][k] for k in np.argsort(mean_onset, kind="stable")]
     ind = measured["independent"]
     metrics = {
@@ -185,7 +182,7 @@ def _markdown(config: CompositionalConfig, m: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for label, d in m["resource"].items():
-        lines.append(f"| {label} | {d['eta']:.4g} | {d['N0']:.3g} | {d['rms_log_residual_fit']:.3g} | "
+        lines.append(f"| {label} | {fmt(d['eta'], 4)} | {fmt(d['N0'])} | {fmt(d['rms_log_residual_fit'])} | "
                      f"{', '.join(fmt(x) for x in d['onset_predicted'])} | "
                      f"{', '.join(fmt(x, 2) for x in d['onset_relative_error'])} | "
                      f"{' < '.join(d['onset_order_predicted'])} |")
@@ -206,10 +203,11 @@ def plot(result: ExperimentResult, out_dir) -> list:
         data = result.curves[f"measured_{cond}"]
         for k in range(3):
             ax.plot(data.times, data.loss[:, k] / data.loss[0, k], "-", color=colors[k], label=f"data {data.names[k]}")
-        if cond == "compositional":
+        if cond == "compositional" and "resource_gated" in result.curves:
             model = result.curves["resource_gated"]
             for k in range(3):
                 ax.plot(model.times, model.loss[:, k], "--", color=colors[k], label=f"gated Resource {model.names[k]}")
+        if cond == "compositional" and "resource_ungated" in result.curves:
             ungated = result.curves["resource_ungated"]
             ax.plot(ungated.times, ungated.loss[:, 2], ":", color=colors[2], label="ungated Resource AB")
         ax.set_title(cond)

@@ -17,7 +17,8 @@ import numpy as np
 import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      first_step, first_step_relative, fit_resource_times, fmt, resource_learning_times)
+                      first_step, first_step_relative, fmt, model_times_or_nan, resource_learning_times,
+                      try_fit_resource_times)
 from ._train import TrainSettings
 from .sparse_parity import ParityTask, mean_curves, train_parity
 
@@ -105,15 +106,16 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
     acc_times = np.array(acc_times)  # (n_p2, n_seeds, 2)
     loss_times = np.array(loss_times)
 
-    mean_loss_t = np.nanmean(np.where(np.isfinite(loss_times), loss_times, np.nan), axis=1) \
-        if np.isfinite(loss_times).any() else np.full((len(p2s), 2), np.nan)
+    with np.errstate(all="ignore"):
+        counts = np.isfinite(loss_times).sum(axis=1)
+        mean_loss_t = np.where(counts > 0, np.nansum(loss_times, axis=1) / np.maximum(counts, 1), np.nan)
     fit_idx = [i for i, p in enumerate(p2s) if p in config.fit_p2]
-    eta, n0, rms = fit_resource_times([TimesCase((1.0, p2s[i]), tuple(mean_loss_t[i]), config.loss_fraction)
+    eta, n0, rms = try_fit_resource_times([TimesCase((1.0, p2s[i]), tuple(mean_loss_t[i]), config.loss_fraction)
                                        for i in fit_idx])
 
     rows, pred_errors = [], []
     for i, p2 in enumerate(p2s):
-        pred = resource_learning_times([1.0, p2], eta, n0, config.loss_fraction)
+        pred = model_times_or_nan([1.0, p2], eta, n0, config.loss_fraction)
         ratio = bootstrap_ci(acc_times[i, :, 1], acc_times[i, :, 0], seed=i)
         ratio_paired = acc_times[i, :, 1] / acc_times[i, :, 0]
         t1 = bootstrap_ci(acc_times[i, :, 0], seed=100 + i)
@@ -121,8 +123,9 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
         rel_err = [(pred[k] - mean_loss_t[i, k]) / mean_loss_t[i, k] for k in range(2)]
         if p2 not in config.fit_p2:
             pred_errors.extend(e for e in rel_err if np.isfinite(e))
-        model = sk.ResourceModel([1.0, p2], eta, n0, names=TASK_NAMES)
-        curves[f"resource_p2={p2:g}"] = sk.solve(model, times=np.arange(config.steps + 1.0)).curves
+        if np.isfinite(eta):
+            model = sk.ResourceModel([1.0, p2], eta, n0, names=TASK_NAMES)
+            curves[f"resource_p2={p2:g}"] = sk.solve(model, times=np.arange(config.steps + 1.0)).curves
         rows.append({
             "p2": p2,
             "in_fit": p2 in config.fit_p2,
@@ -174,8 +177,8 @@ def _markdown(config: DominoConfig, m: dict) -> str:
                      f"{r['task2_learned_fraction']:.0%} | {fmt(r['resource_ratio'])} |")
     lines += [
         "",
-        f"Resource model fit (MSE, p = (1, p2)) on p2 in {fit['fit_p2']}: eta = {fit['eta']:.4g}, "
-        f"N0 = {fit['N0']:.4g} (rms log residual {fit['rms_log_residual']:.3g}); fitted with "
+        f"Resource model fit (MSE, p = (1, p2)) on p2 in {fit['fit_p2']}: eta = {fmt(fit['eta'], 4)}, "
+        f"N0 = {fmt(fit['N0'], 4)} (rms log residual {fmt(fit['rms_log_residual'])}); fitted with "
         "scipy.optimize.least_squares on the seed-mean loss-based learning times (held-out loss reaching "
         f"{config.loss_fraction:g} of its initial value; model: l_k = {config.loss_fraction:g}).",
         "",
@@ -210,10 +213,11 @@ def plot(result: ExperimentResult, out_dir) -> list:
     colors = ("tab:blue", "tab:orange")
     for ax, p2 in zip(axes[0], p2s):
         data = result.curves[f"measured_p2={p2:g}"]
-        model = result.curves[f"resource_p2={p2:g}"]
+        model = result.curves.get(f"resource_p2={p2:g}")
         for k in range(2):
             ax.plot(data.times, data.loss[:, k] / data.loss[0, k], "-", color=colors[k], label=f"data {data.names[k]}")
-            ax.plot(model.times, model.loss[:, k], "--", color=colors[k], label=f"Resource {model.names[k]}")
+            if model is not None:
+                ax.plot(model.times, model.loss[:, k], "--", color=colors[k], label=f"Resource {model.names[k]}")
         ax.set_title(f"p2 = {p2:g}")
         ax.set_xlabel("step")
     axes[0, 0].set_ylabel("held-out loss / initial")
@@ -231,9 +235,10 @@ def plot(result: ExperimentResult, out_dir) -> list:
     grid = np.geomspace(1.0, inv.max() * 1.2, 50)
     fit = result.metrics["resource_fit"]
     frac = result.config["loss_fraction"]
-    model_ratio = [np.divide(*resource_learning_times([1.0, 1 / g], fit["eta"], fit["N0"], frac)[::-1])
-                   for g in grid]
-    ax.plot(grid, model_ratio, "--", label="Resource model (fitted)")
+    if np.isfinite(fit["eta"]):
+        model_ratio = [np.divide(*resource_learning_times([1.0, 1 / g], fit["eta"], fit["N0"], frac)[::-1])
+                       for g in grid]
+        ax.plot(grid, model_ratio, "--", label="Resource model (fitted)")
     ax.plot(grid, grid, ":", label="independent: 1/p2")
     ax.axhline(2.0, color="gray", lw=0.8, label="Domino: 2")
     ax.set_xscale("log")

@@ -31,7 +31,7 @@ import torch
 import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      first_step_relative, fit_resource_times, fmt, resource_learning_times)
+                      first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
 from ._train import TrainRecord, TrainSettings, init_mlp, mlp_forward, seed_generators, train
 
 NAME = "modularity"
@@ -158,14 +158,16 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
     domino = sk.DominoModel(config.frequencies, 1.0)
     dom_t = domino.learning_times(0.0)
     domino_rare_speedup = float(dom_t[1] / dom_t[0])
-    mean_t = [float(np.nanmean(times["nonmodular"][:, k])) for k in range(2)]
-    eta, n0, rms = fit_resource_times([TimesCase(config.weights("nonmodular"), tuple(mean_t), config.loss_fraction)])
-    pred_rw = resource_learning_times(config.weights("reweighted"), eta, n0, config.loss_fraction)
-    pred_nm = resource_learning_times(config.weights("nonmodular"), eta, n0, config.loss_fraction)
-    meas_rw = [float(np.nanmean(times["reweighted"][:, k])) for k in range(2)]
-    for label, w in (("nonmodular", config.weights("nonmodular")), ("reweighted", config.weights("reweighted"))):
-        model = sk.ResourceModel(w, eta, n0, names=TASK_NAMES)
-        curves[f"resource_{label}"] = sk.solve(model, times=np.arange(config.steps + 1.0)).curves
+    mean_t = [_finite_mean(times["nonmodular"][:, k]) for k in range(2)]
+    eta, n0, rms = try_fit_resource_times([TimesCase(config.weights("nonmodular"), tuple(mean_t),
+                                                     config.loss_fraction)])
+    pred_rw = model_times_or_nan(config.weights("reweighted"), eta, n0, config.loss_fraction)
+    pred_nm = model_times_or_nan(config.weights("nonmodular"), eta, n0, config.loss_fraction)
+    meas_rw = [_finite_mean(times["reweighted"][:, k]) for k in range(2)]
+    if np.isfinite(eta):
+        for label, w in (("nonmodular", config.weights("nonmodular")), ("reweighted", config.weights("reweighted"))):
+            model = sk.ResourceModel(w, eta, n0, names=TASK_NAMES)
+            curves[f"resource_{label}"] = sk.solve(model, times=np.arange(config.steps + 1.0)).curves
     metrics = {
         "measured": measured,
         "speedups": speedups,
@@ -183,6 +185,12 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
                             "weights": {c: list(config.weights(c)) for c in CONDITIONS}}
     return ExperimentResult(NAME, "Modularity and loss reweighting", cfg, metrics, curves, arrays,
                             _markdown(config, metrics), ("modularity_times.png", "modularity_curves.png"))
+
+
+def _finite_mean(t: np.ndarray) -> float:
+    """Mean over seeds that learned the task (NaN if none did)."""
+    f = t[np.isfinite(t)]
+    return float(f.mean()) if f.size else float("nan")
 
 
 def _quantiles(t: np.ndarray) -> list[float]:
@@ -211,7 +219,9 @@ def _markdown(config: ModularityConfig, m: dict) -> str:
     r = m["resource"]
     lines += [
         "",
-        "Speed-ups (ratio of mean learning times, non-modular / other; 95% bootstrap CI):",
+        "Speed-ups (ratio of mean learning times, non-modular / other; 95% bootstrap CI). Means are over the "
+        "seeds that learned the task within the run (see the learned column); a seed that never learned is left "
+        "out, which understates a speed-up when the non-modular run is the censored one.",
         "",
         f"- modular, rare task: {fmt(s['modular_rare'][0])}x [{fmt(s['modular_rare'][1])}, "
         f"{fmt(s['modular_rare'][2])}] (Domino model: {m['domino_predicted_rare_speedup_modular']:g}x); "
@@ -222,7 +232,8 @@ def _markdown(config: ModularityConfig, m: dict) -> str:
         f"frequent task: {fmt(s['reweighted_frequent'][0])}x [{fmt(s['reweighted_frequent'][1])}, "
         f"{fmt(s['reweighted_frequent'][2])}]",
         "",
-        f"Resource model fitted to the non-modular run: eta = {r['eta']:.4g}, N0 = {r['N0']:.3g} (rms log residual "
+        f"Resource model fitted to the non-modular run (2 parameters on 2 mean learning times): eta = {fmt(r['eta'], 4)}, "
+        f"N0 = {fmt(r['N0'])} (rms log residual "
         f"{r['rms_log_residual_fit']:.3g}); predicted reweighted learning times {fmt(r['reweighted_predicted'][0])}, "
         f"{fmt(r['reweighted_predicted'][1])} vs measured {fmt(r['reweighted_measured'][0])}, "
         f"{fmt(r['reweighted_measured'][1])} (relative errors {fmt(r['reweighted_relative_error'][0], 2)}, "

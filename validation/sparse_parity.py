@@ -4,7 +4,7 @@ How the task is posed (our choice, kept close to the paper's multitask sparse pa
 
 * Each sample is n_bits random bits x_i in {-1, +1} (uniform, independent).
 * Task k is the parity (XOR) of a fixed subset of the bits; its target is +1 when the XOR is 1
-  and -1 otherwise, i.e. y = -prod_{i in S_k} x_i.
+  and -1 otherwise, i.e. y = -(-1)^|S_k| prod_{i in S_k} x_i (bit 1 is encoded as +1).
 * The MLP has one output per task ([n_bits, hidden, n_tasks], so [32, 50, 2] for two tasks) and
   is trained with the squared error on +-1 targets, so each task's loss starts near 1 like the
   Resource model's l_k(0) = 1. Instead of one-hot control bits, the task is identified by the
@@ -64,7 +64,8 @@ class ParityData:
 
 
 def _targets(x: torch.Tensor, tasks: Sequence[ParityTask]) -> torch.Tensor:
-    return torch.stack([-torch.prod(x[:, list(t.bits)], dim=1) for t in tasks], dim=1)
+    # bit 1 <-> +1: prod(x) = (-1)^(#zeros), so XOR = 1 <-> -(-1)^k prod(x) = +1 for k bits
+    return torch.stack([-((-1.0) ** len(t.bits)) * torch.prod(x[:, list(t.bits)], dim=1) for t in tasks], dim=1)
 
 
 def make_parity_data(tasks: Sequence[ParityTask], seeds: Sequence[int], n_bits: int, train_size: int,
