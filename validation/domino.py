@@ -140,11 +140,13 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
             "resource_ratio": float(pred[1] / pred[0]),
         })
     n_runs = len(p2s) * len(config.seeds)
+    curve_fit = _curve_fit(config, curves, p2s)
     metrics = {
         "rows": rows,
         "resource_fit": {"eta": eta, "N0": n0, "fit_p2": list(config.fit_p2), "rms_log_residual": rms,
                          "method": "scipy.optimize.least_squares on log loss-based learning times (validation)"},
         "prediction_mean_abs_relative_error": float(np.mean(np.abs(pred_errors))) if pred_errors else None,
+        "curve_fit": curve_fit,
         "seconds_per_seed_per_1000_steps": float(sum(walls) / n_runs * 1000.0 / config.steps),
         "wall_seconds": float(sum(walls)),
     }
@@ -154,6 +156,37 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
         {"p2": np.array(p2s), "acc_times": acc_times, "loss_times": loss_times, "test_loss": np.array(test_loss),
          "test_accuracy": np.array(test_acc), "train_loss": np.array(train_loss)},
         _markdown(config, metrics), ("domino_curves.png", "domino_ratio.png"))
+
+
+def _curve_fit(config: DominoConfig, curves: dict, p2s: tuple[float, ...]) -> dict:
+    """Cross-check with skillode.fit: Resource model (eta, N0, time offset) fitted to whole curves.
+
+    The seed-mean held-out loss curves of the fit_p2 settings (each normalised by its first
+    value, on ~200 sampled steps) are fitted jointly; the fitted model then predicts every
+    setting's curves, whose loss_fraction crossings are compared with the measured ones.
+    """
+    try:
+        grid = np.unique(np.linspace(0, config.steps, 201).round())
+        fit_sets = [curves[f"measured_p2={p:g}"].at(grid) for p in p2s if p in config.fit_p2]
+        res = sk.fit(fit_sets, model="resource", free=["eta", "N0", "offset"], normalize=True, n_bootstrap=0)
+    except (ValueError, RuntimeError) as exc:
+        return {"error": str(exc)}
+    rows = []
+    for p2 in p2s:
+        data = curves[f"measured_p2={p2:g}"].at(grid)
+        norm = data.loss / data.loss[0]
+        pred = res.predict(sk.SkillCurves(grid, norm, data.names, (1.0, p2)))
+        t_data = sk.SkillCurves(grid, norm, data.names).learning_times(config.loss_fraction)
+        t_model = pred.learning_times(config.loss_fraction)
+        rows.append({"p2": p2, "in_fit": p2 in config.fit_p2,
+                     "curve_rmse": float(np.sqrt(np.mean((pred.loss - norm) ** 2))),
+                     "learning_time_relative_error": [float((a - b) / b) if np.isfinite(a) and np.isfinite(b)
+                                                      else None for a, b in zip(t_model, t_data)]})
+    held = [abs(e) for r in rows if not r["in_fit"] for e in r["learning_time_relative_error"] if e is not None]
+    return {"method": "skillode.fit(model='resource', free=['eta', 'N0', 'offset'], normalize=True)",
+            "eta": res.parameters["eta"], "N0": res.parameters["N0"], "offset": res.parameters.get("offset", 0.0),
+            "r2": res.r2, "rows": rows,
+            "prediction_mean_abs_relative_error": float(np.mean(held)) if held else None}
 
 
 def _markdown(config: DominoConfig, m: dict) -> str:
@@ -193,10 +226,22 @@ def _markdown(config: DominoConfig, m: dict) -> str:
     err = m["prediction_mean_abs_relative_error"]
     lines += ["", f"Mean absolute relative error of the predicted (held-out) learning times: "
                   f"{'n/a' if err is None else f'{err:.1%}'}.",
+              _curve_fit_markdown(m["curve_fit"]),
               f"Training cost: {m['seconds_per_seed_per_1000_steps']:.2f} s per seed per 1000 steps "
               f"(seeds batched; total {m['wall_seconds']:.1f} s).",
               "", "![domino curves](domino_curves.png)", "", "![t2/t1 vs 1/p2](domino_ratio.png)"]
     return "\n".join(lines)
+
+
+def _curve_fit_markdown(cf: dict) -> str:
+    if "error" in cf:
+        return f"Cross-check with skillode.fit on whole curves failed: {cf['error']}."
+    err = cf["prediction_mean_abs_relative_error"]
+    per = "; ".join(f"p2 = {r['p2']:g} ({'fit' if r['in_fit'] else 'predicted'}): curve rmse {r['curve_rmse']:.3g}"
+                    for r in cf["rows"])
+    return (f"Cross-check, skillode.fit on whole normalised curves with a time offset (eta = {cf['eta']:.4g}, "
+            f"N0 = {cf['N0']:.3g}, offset = {cf['offset']:.3g} steps, R^2 = {cf['r2']:.3f}): {per}. Mean absolute "
+            f"relative error of the predicted learning times: {'n/a' if err is None else f'{err:.1%}'}.")
 
 
 def plot(result: ExperimentResult, out_dir) -> list:
