@@ -179,6 +179,9 @@ def test_write_report_all_experiments(tmp_path):
     # the saved seed-mean curves load back as SkillCurves with the measured values
     curves = sk.SkillCurves.load(tmp_path / "curves_domino_measured_p2_0.1.npz")
     np.testing.assert_allclose(curves.loss, rep.results["domino"].curves["measured_p2=0.1"].loss)
+    with np.load(tmp_path / "arrays_domino.npz") as arrays:
+        assert arrays["test_loss"].shape == (2, 3, TINY_DOMINO.steps + 1, 2)  # (p2, seed, step, task)
+        np.testing.assert_allclose(arrays["test_loss"][1].mean(axis=0), curves.loss)
     comp = metrics["compositional"]["metrics"]
     # the composite parity's onset comes after both of its parents' (measured)
     assert comp["onset_order_measured"][-1].startswith("AB")

@@ -1,4 +1,4 @@
-"""The experiment registry and the report writer: report.md + PNG figures + metrics.json (+ curves).
+"""The experiment registry and the report writer: report.md + PNG figures + metrics.json (+ curves, arrays).
 
     write_report(["domino", "modularity"], "out/", quick=True)
 
@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
 
 from skillode._curves import _jsonable
 
@@ -122,13 +124,17 @@ def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool
         figures.extend(exp.plot(res, out))
         for label, curves in res.curves.items():
             curves.save(out / f"curves_{key}_{_safe(label)}.npz")
+        flat = _flatten(res.arrays)
+        if flat:
+            np.savez_compressed(out / f"arrays_{key}.npz", **flat)
         seconds[key] = time.perf_counter() - start
         results[key] = res
 
     lines = ["# skillode validation report", "",
              "Neural networks trained with torch (seeds batched) against the skill-learning models of "
              "Liu et al. (arXiv 2501.12391). Numbers are also in metrics.json; per-condition curves "
-             "(seed means and model curves) in curves_*.npz.", ""]
+             "(seed means and model curves) in curves_*.npz; per-seed per-step arrays (loss, accuracy, "
+             "learning times) in arrays_*.npz.", ""]
     for i, (key, res) in enumerate(results.items(), 1):
         lines += [f"## {i}. {res.title} (`{key}`)", "", res.markdown, "",
                   f"_Run time: {seconds[key]:.1f} s._", ""]
@@ -143,6 +149,17 @@ def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool
     metrics_path = out / "metrics.json"
     metrics_path.write_text(json.dumps(_jsonable(metrics), indent=2))
     return Report(out, report_path, metrics_path, tuple(figures), results, skipped)
+
+
+def _flatten(arrays: Mapping[str, Any], prefix: str = "") -> dict:
+    """Nested {condition: {name: array}} to {"condition/name": array} for np.savez."""
+    flat: dict = {}
+    for k, v in arrays.items():
+        if isinstance(v, Mapping):
+            flat.update(_flatten(v, f"{prefix}{k}/"))
+        else:
+            flat[f"{prefix}{k}"] = np.asarray(v)
+    return flat
 
 
 def _safe(label: str) -> str:
