@@ -163,7 +163,8 @@ def _curve_fit(config: DominoConfig, curves: dict, p2s: tuple[float, ...]) -> di
 
     The seed-mean held-out loss curves of the fit_p2 settings (each normalised by its first
     value, on ~200 sampled steps) are fitted jointly; the fitted model then predicts every
-    setting's curves, whose loss_fraction crossings are compared with the measured ones.
+    setting's curves (added to `curves` as "curvefit_p2=..."), whose loss_fraction crossings are
+    compared with the measured ones.
     """
     try:
         grid = np.unique(np.linspace(0, config.steps, 201).round())
@@ -178,6 +179,7 @@ def _curve_fit(config: DominoConfig, curves: dict, p2s: tuple[float, ...]) -> di
         pred = res.predict(sk.SkillCurves(grid, norm, data.names, (1.0, p2)))
         t_data = sk.SkillCurves(grid, norm, data.names).learning_times(config.loss_fraction)
         t_model = pred.learning_times(config.loss_fraction)
+        curves[f"curvefit_p2={p2:g}"] = pred
         rows.append({"p2": p2, "in_fit": p2 in config.fit_p2,
                      "curve_rmse": float(np.sqrt(np.mean((pred.loss - norm) ** 2))),
                      "learning_time_relative_error": [float((a - b) / b) if np.isfinite(a) and np.isfinite(b)
@@ -259,14 +261,19 @@ def plot(result: ExperimentResult, out_dir) -> list:
     for ax, p2 in zip(axes[0], p2s):
         data = result.curves[f"measured_p2={p2:g}"]
         model = result.curves.get(f"resource_p2={p2:g}")
+        curvefit = result.curves.get(f"curvefit_p2={p2:g}")
         for k in range(2):
             ax.plot(data.times, data.loss[:, k] / data.loss[0, k], "-", color=colors[k], label=f"data {data.names[k]}")
             if model is not None:
-                ax.plot(model.times, model.loss[:, k], "--", color=colors[k], label=f"Resource {model.names[k]}")
+                ax.plot(model.times, model.loss[:, k], "--", color=colors[k],
+                        label=f"Resource, fit on times {model.names[k]}")
+            if curvefit is not None:
+                ax.plot(curvefit.times, curvefit.loss[:, k], ":", color=colors[k],
+                        label=f"Resource + offset, fit on curves {curvefit.names[k]}")
         ax.set_title(f"p2 = {p2:g}")
         ax.set_xlabel("step")
     axes[0, 0].set_ylabel("held-out loss / initial")
-    axes[0, 0].legend(fontsize="x-small")
+    axes[0, 0].legend(fontsize="xx-small")
     fig.tight_layout()
     fig.savefig(out_dir / "domino_curves.png", dpi=110)
     plt.close(fig)
