@@ -20,6 +20,8 @@ def register(sub) -> None:
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.add_argument("--quick", action="store_true", help="small configs (a few minutes on 2 cores)")
     ap.add_argument("--progress", action="store_true", help="show progress bars")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch threads for training (default 1: robust on a shared 2-core machine)")
     ap.set_defaults(func=run)
 
 
@@ -28,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
         from validation import write_report
     except ImportError as exc:
         raise ValueError(f"the validation package needs torch ({exc}); install torch==2.13.0") from exc
-    report = write_report(args.names or ["all"], args.out, quick=args.quick, progress=args.progress)
+    report = write_report(args.names or ["all"], args.out, quick=args.quick, progress=args.progress,
+                          threads=args.threads)
     print(f"wrote {report.report}, {report.metrics} and {len(report.figures)} figures")
     for name, why in report.skipped.items():
         print(f"skipped {name}: {why}")

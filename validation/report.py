@@ -8,6 +8,7 @@ progress=...) -> ExperimentResult and plot(result, out_dir) -> [paths].
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ def resolve_names(names: str | Sequence[str]) -> list[str]:
 
 
 def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool = False,
-                 configs: Mapping[str, Any] | None = None, progress: bool = False) -> Report:
+                 configs: Mapping[str, Any] | None = None, progress: bool = False,
+                 threads: int | None = None) -> Report:
     """Run the named experiments and write report.md, metrics.json, figures and curves into out_dir.
 
     Args:
@@ -99,8 +101,11 @@ def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool
         quick: use each experiment's small QUICK config (minutes on 2 cores) instead of the default.
         configs: per-experiment config overrides, {name: config instance}.
         progress: show tqdm progress bars.
+        threads: torch threads for every experiment that trains networks (None: each config's own).
     """
     selected = resolve_names(names)
+    if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     configs = dict(configs or {})
@@ -119,6 +124,8 @@ def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool
             skipped[key] = "not yet available (skillode's Geometry model could not be imported)"
             continue
         cfg = configs.get(key, exp.quick if quick else exp.default)
+        if threads is not None and hasattr(cfg, "threads"):
+            cfg = dataclasses.replace(cfg, threads=int(threads))
         start = time.perf_counter()
         res = exp.run(cfg, progress=progress)
         figures.extend(exp.plot(res, out))
