@@ -17,31 +17,62 @@ from ._fit import (
     prediction_error,
     to_loss,
 )
+from ._geometry import GeometryModel, GeometryResult, log_steps, simulate, zipf_frequencies
 from ._limits import DominoModel, ParallelModel
+from ._mapping import ResourceMapping, fit_resource_mapping, n0_study, resource_model_for
 from ._resource import Gate, ResourceModel
 from ._solvers import Solution, solve
+from ._sweep import (
+    ChinchillaFit,
+    PowerLawFit,
+    ScalingSweepConfig,
+    fit_chinchilla,
+    fit_power_law,
+    load_scaling_sweep,
+    run_scaling_sweep,
+    summarize_scaling,
+    two_skill_sweep,
+)
 from ._symbolic import SymbolicSystem
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChinchillaFit",
     "Comparison",
     "DominoModel",
     "FitConfig",
     "FitResult",
     "Gate",
+    "GeometryModel",
+    "GeometryResult",
     "ParallelModel",
+    "PowerLawFit",
     "PredictionError",
+    "ResourceMapping",
     "ResourceModel",
+    "ScalingSweepConfig",
     "SkillCurves",
     "Solution",
     "SymbolicSystem",
     "closed_forms",
     "compare",
     "fit",
+    "fit_chinchilla",
+    "fit_power_law",
+    "fit_resource_mapping",
     "load_curves",
+    "load_scaling_sweep",
+    "log_steps",
+    "n0_study",
     "predict",
     "prediction_error",
+    "resource_model_for",
+    "run_scaling_sweep",
+    "simulate",
     "solve",
+    "summarize_scaling",
     "to_loss",
+    "two_skill_sweep",
+    "zipf_frequencies",
 ]

@@ -15,6 +15,7 @@ _SUBCOMMAND_MODULES = (
     "skillode._cli_fit",
     "skillode._cli_derive",
     "skillode._cli_validate",
+    "skillode._cli_sweep",
 )
 
 
