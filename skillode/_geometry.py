@@ -50,6 +50,7 @@ from ._curves import SkillCurves
 OPTIMIZERS = ("signgd", "adam", "sgd", "lion", "ademamix")
 TASK_KINDS = ("orthogonal", "gaussian", "basis")
 LOSSES = ("mse", "ce")
+SMALL_WORK = 2**22  # runs x n x N below which one CPU thread is fastest
 DEFAULT_BETAS = {
     "signgd": (),
     "sgd": (),
@@ -300,6 +301,7 @@ def simulate(
     device: str | None = None,
     dtype: str = "float64",
     chunk: int = 256,
+    threads: int | None = None,
     progress: bool = False,
 ) -> GeometryResult:
     """Simulate every (model, seed) pair for `steps` optimizer updates, batched.
@@ -316,6 +318,9 @@ def simulate(
         device: torch device ("cpu", "cuda"); default cuda when available.
         dtype: "float64" (default) or "float32" (twice the speed for large N x n products).
         chunk: steps of batch counts / noise drawn at once (memory chunk x runs x N).
+        threads: torch CPU threads; None picks 1 for small per-step work (runs x n x N below
+            2^22), where thread hand-offs cost more than the arithmetic (up to 100x on a busy
+            machine), and torch's default otherwise. Restored afterwards.
         progress: show a tqdm progress bar.
     """
     torch = _torch()
@@ -353,13 +358,25 @@ def simulate(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=steps * len(groups), desc="geometry", unit="step", leave=False)
+    # Converged skills drive residuals like 1 - s into the subnormal range, where CPU arithmetic is
+    # ~100x slower; flushing them to zero changes losses only below 1e-308.
+    if threads is not None:
+        threads = _as_count(threads, "threads")
+    default_threads = torch.get_num_threads()
+    flushed = torch.set_flush_denormal(True)  # returns whether the CPU supports it; torch has no getter
     try:
         with torch.inference_mode():
-            for idx in groups.values():
+            for key, idx in groups.items():
+                n, N, basis = key[0], key[1], key[5]
+                work = len(idx) * n * (n if basis else N)
+                torch.set_num_threads(threads or (1 if work < SMALL_WORK else default_threads))
                 out = _run_group([runs[i] for i in idx], steps, rec, dev, tdtype, chunk, bar)
                 for j, i in enumerate(idx):
                     losses[i] = out[j]
     finally:
+        torch.set_num_threads(default_threads)
+        if flushed:  # back to torch's default
+            torch.set_flush_denormal(False)
         if bar is not None:
             bar.close()
     seconds = time.perf_counter() - start
