@@ -43,6 +43,20 @@ def test_batched_seeds_match_sequential_runs():
     assert batched.loss[:, -1, 0].max() < 0.5 * batched.loss[:, 0, 0].min()
 
 
+def test_seed_groups_give_the_same_runs(monkeypatch):
+    import validation._train as vt
+
+    assert vt.seed_groups(5, 100, 250) == [slice(0, 2), slice(2, 4), slice(4, 5)]
+    assert vt.seed_groups(3, 10**9, 10) == [slice(0, 1), slice(1, 2), slice(2, 3)]
+    tasks = [ParityTask((0, 1), 1.0)]
+    kw = dict(n_bits=8, hidden=16, train_size=100, test_size=20, settings=TrainSettings(40, threads=1))
+    whole = train_parity(tasks, [1, 2, 3], **kw)
+    monkeypatch.setattr(vt, "GROUP_ELEMENTS", 2 * 100 * 16)  # groups of two seeds
+    split = train_parity(tasks, [1, 2, 3], **kw)
+    assert split.seeds == (1, 2, 3)
+    np.testing.assert_allclose(split.test_loss, whole.test_loss, rtol=0, atol=1e-5)
+
+
 def test_modular_replicas_match_single_seed_runs():
     cfg3 = ModularityConfig(hidden=16, seeds=(0, 5, 9), train_size=24, test_size=24, steps=60)
     cfg1 = ModularityConfig(hidden=16, seeds=(5,), train_size=24, test_size=24, steps=60)

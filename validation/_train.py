@@ -79,6 +79,36 @@ class TrainRecord:
         return np.arange(self.loss.shape[1], dtype=np.float64)
 
 
+#: Largest batch of hidden activations (replicas x samples x width, float32 elements) trained as
+#: one group. Measured on 2 cores: 5 seeds x 1000 samples x 50 units (250k) batch 1.6x faster than
+#: sequential runs, 5 x 6000 x 50 (1.5M, 6 MB) 1.35x SLOWER, as the activations fall out of cache;
+#: above this budget the seeds are split into groups trained one after another.
+GROUP_ELEMENTS = 300_000
+
+
+def seed_groups(n_seeds: int, elements_per_seed: int, budget: int | None = None) -> list[slice]:
+    """Consecutive slices of range(n_seeds), each holding max(1, budget // elements_per_seed) seeds.
+
+    budget defaults to GROUP_ELEMENTS (read at call time).
+    """
+    budget = GROUP_ELEMENTS if budget is None else budget
+    size = max(1, int(budget) // max(1, int(elements_per_seed)))
+    return [slice(i, min(i + size, n_seeds)) for i in range(0, n_seeds, size)]
+
+
+def concat_records(records: Sequence["TrainRecord"]) -> "TrainRecord":
+    """Join the records of seed groups along the seed axis (wall times add up)."""
+    if len(records) == 1:
+        return records[0]
+
+    def cat(name: str):
+        parts = [getattr(r, name) for r in records]
+        return None if any(p is None for p in parts) else np.concatenate(parts, axis=0)
+
+    return TrainRecord(cat("loss"), cat("accuracy"), tuple(s for r in records for s in r.seeds),
+                       float(sum(r.wall_seconds for r in records)), cat("test_loss"), cat("test_accuracy"))
+
+
 def seed_generators(seeds: Sequence[int]) -> list[torch.Generator]:
     """One CPU torch.Generator per seed, seeded with the seed."""
     gens = []

@@ -32,7 +32,7 @@ import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
                       first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
-from ._train import TrainRecord, TrainSettings, init_mlp, mlp_forward, seed_generators, train
+from ._train import TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups, train
 
 NAME = "modularity"
 TASK_NAMES = ("x_a^2 (frequent)", "x_b^2 (rare)")
@@ -93,10 +93,20 @@ QUICK = ModularityConfig(seeds=tuple(range(20)), train_size=128, test_size=128, 
 
 
 def train_condition(config: ModularityConfig, condition: str, *, progress: bool = False) -> TrainRecord:
-    """Train all seeds of one condition ("nonmodular", "modular" or "reweighted")."""
+    """Train all seeds of one condition ("nonmodular", "modular" or "reweighted").
+
+    Seeds are batched in groups (see validation._train.GROUP_ELEMENTS); each seed's run does not
+    depend on its group.
+    """
     if condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
-    gens = seed_generators(config.seeds)
+    seeds = list(config.seeds)
+    return concat_records([_train_group(config, condition, seeds[g], progress)
+                           for g in seed_groups(len(seeds), config.train_size * config.hidden)])
+
+
+def _train_group(config: ModularityConfig, condition: str, seeds: list[int], progress: bool) -> TrainRecord:
+    gens = seed_generators(seeds)
     xs, xts = [], []
     for g in gens:
         xs.append(torch.rand(config.train_size, 2, generator=g, dtype=torch.float32) * 2 - 1)
@@ -104,7 +114,7 @@ def train_condition(config: ModularityConfig, condition: str, *, progress: bool 
     x, xt = torch.stack(xs), torch.stack(xts)
     y, yt = x**2, xt**2
     w = torch.tensor(config.weights(condition), dtype=torch.float32).expand_as(y).contiguous()
-    n_seeds = len(config.seeds)
+    n_seeds = len(seeds)
     if condition == "modular":
         half = config.hidden // 2
         params = init_mlp([1, half, half, 1], gens, copies=2)
@@ -123,7 +133,7 @@ def train_condition(config: ModularityConfig, condition: str, *, progress: bool 
         predict = lambda p: mlp_forward(p, x)  # noqa: E731
         predict_test = lambda p: mlp_forward(p, xt)  # noqa: E731
     settings = TrainSettings(config.steps, config.lr, "adam", config.threads)
-    return train(params, predict, y, w, settings, seeds=config.seeds, classification=False, progress=progress,
+    return train(params, predict, y, w, settings, seeds=seeds, classification=False, progress=progress,
                  desc=f"modularity: {condition}", test=(predict_test, yt))
 
 

@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ._train import TrainRecord, TrainSettings, init_mlp, mlp_forward, seed_generators, train
+from ._train import TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups, train
 
 
 @dataclass(frozen=True)
@@ -101,20 +101,27 @@ def train_parity(tasks: Sequence[ParityTask], seeds: Sequence[int], *, n_bits: i
     """Train one [n_bits, hidden, n_tasks] ReLU MLP per seed, all seeds batched, on the tasks.
 
     Returns the per-step train and test loss and accuracy, each (n_seeds, steps + 1, n_tasks).
+    Seeds are batched in groups of at most GROUP_ELEMENTS hidden activations (see _train); a
+    seed's run is the same whichever group it lands in.
     """
-    data = make_parity_data(tasks, seeds, n_bits, train_size, test_size)
-    params = init_mlp([n_bits, hidden, len(tasks)], data.generators)
-    return train(
-        params,
-        lambda p: mlp_forward(p, data.x_train),
-        data.y_train,
-        data.w_train,
-        settings,
-        seeds=seeds,
-        progress=progress,
-        desc=desc,
-        test=(lambda p: mlp_forward(p, data.x_test), data.y_test),
-    )
+    seeds = list(seeds)
+    records = []
+    for group in seed_groups(len(seeds), train_size * hidden):
+        chunk = seeds[group]
+        data = make_parity_data(tasks, chunk, n_bits, train_size, test_size)
+        params = init_mlp([n_bits, hidden, len(tasks)], data.generators)
+        records.append(train(
+            params,
+            lambda p, d=data: mlp_forward(p, d.x_train),
+            data.y_train,
+            data.w_train,
+            settings,
+            seeds=chunk,
+            progress=progress,
+            desc=desc,
+            test=(lambda p, d=data: mlp_forward(p, d.x_test), data.y_test),
+        ))
+    return concat_records(records)
 
 
 def mean_curves(record: TrainRecord, names: Sequence[str], frequencies: Sequence[float], metadata: dict,
