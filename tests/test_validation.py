@@ -232,3 +232,24 @@ def test_full_domino_sweep_matches_paper_shape():
     ratios = [rows[p]["t2_over_t1"][0] for p in (1.0, 0.5, 0.2, 0.1)]
     assert ratios == sorted(ratios)
     assert res.metrics["prediction_mean_abs_relative_error"] < 0.35
+
+
+@pytest.mark.slow
+def test_full_compositional_composite_learned_before_independent():
+    from validation import compositional
+
+    res = compositional.run(CompositionalConfig())
+    m = res.metrics
+    assert m["onset_order_measured"][-1].startswith("AB")
+    speedup = m["composite_vs_independent_speedup"]
+    assert speedup[1] > 1.0  # CI lower bound: the composite parity is learned faster
+    # the gated model fits the three learning times better than the ungated one
+    assert m["resource"]["gated"]["rms_log_residual_fit"] < m["resource"]["ungated"]["rms_log_residual_fit"]
+
+
+@pytest.mark.slow
+def test_full_modularity_speeds_up_the_rare_task():
+    res = modularity.run(ModularityConfig())
+    s = res.metrics["speedups"]
+    assert s["modular_rare"][1] > 1.5 and s["reweighted_rare"][1] > 1.5  # CI lower bounds
+    assert res.metrics["measured"]["nonmodular"]["t2_over_t1"][0] > 2.0

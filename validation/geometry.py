@@ -97,9 +97,9 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
         "| Resource model | eta (constant c) | N0 | rmse of per-skill loss | learning-time rel. errors |",
         "|---|---|---|---|---|",
         f"| paper mapping, no free parameter | {paper.eta:.4g} (2) | 0 | {rmse_paper:.3g} | "
-        f"{', '.join(fmt(x, 2) if x is not None else 'n/a' for x in metrics['paper_mapping']['learning_time_relative_error'])} |",
+        f"{_errors(metrics['paper_mapping'])} |",
         f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g}) | {mapping.N0:.3g} | {mapping.rmse:.3g} | "
-        f"{', '.join(fmt(x, 2) if x is not None else 'n/a' for x in metrics['fitted_mapping']['learning_time_relative_error'])} |",
+        f"{_errors(metrics['fitted_mapping'])} |",
         "",
         f"Learning times (loss {config.threshold:g}): Geometry {', '.join(fmt(x) for x in t_data)}.",
         "",
@@ -107,6 +107,10 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
     ])
     return ExperimentResult(NAME, "Geometry model vs Resource model", asdict(config) | {"environment": environment()},
                             metrics, curves, {}, md, ("geometry_curves.png",))
+
+
+def _errors(row: dict) -> str:
+    return ", ".join(fmt(x, 2) if x is not None else "n/a" for x in row["learning_time_relative_error"])
 
 
 def plot(result: ExperimentResult, out_dir) -> list:

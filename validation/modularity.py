@@ -32,7 +32,8 @@ import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
                       first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
-from ._train import TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups, train
+from ._train import (TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups,
+                     train)
 
 NAME = "modularity"
 TASK_NAMES = ("x_a^2 (frequent)", "x_b^2 (rare)")
@@ -242,7 +243,8 @@ def _markdown(config: ModularityConfig, m: dict) -> str:
         f"frequent task: {fmt(s['reweighted_frequent'][0])}x [{fmt(s['reweighted_frequent'][1])}, "
         f"{fmt(s['reweighted_frequent'][2])}]",
         "",
-        f"Resource model fitted to the non-modular run (2 parameters on 2 mean learning times): eta = {fmt(r['eta'], 4)}, "
+        "Resource model fitted to the non-modular run (2 parameters on 2 mean learning times): "
+        f"eta = {fmt(r['eta'], 4)}, "
         f"N0 = {fmt(r['N0'])} (rms log residual "
         f"{r['rms_log_residual_fit']:.3g}); predicted reweighted learning times {fmt(r['reweighted_predicted'][0])}, "
         f"{fmt(r['reweighted_predicted'][1])} vs measured {fmt(r['reweighted_measured'][0])}, "

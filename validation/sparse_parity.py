@@ -28,7 +28,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ._train import TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups, train
+from ._train import (TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups,
+                     train)
 
 
 @dataclass(frozen=True)
