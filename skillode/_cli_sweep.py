@@ -1,7 +1,7 @@
 """`skillode sweep scaling|ratio --out DIR`: Geometry-model sweeps from the command line.
 
     skillode sweep scaling --out DIR [--alphas 1.25 1.5 ...] [--N 10 20 ...] [--seeds 0 1 2 3]
-                           [--steps 20000] [--skills 1000] [--shard i/k] [--no-progress]
+                           [--steps 20000] [--skills 1000] [--shard i/k] [--jobs 2] [--no-progress]
     skillode sweep ratio   --out DIR [--ratios 1 10 100] [--optimizers signgd adam sgd] [--N 256]
 
 `scaling` is resumable (finished points are skipped) and shardable (--shard i/k, 0-based, for a
@@ -44,6 +44,8 @@ def register(subparsers) -> None:
     parser.add_argument("--batch", type=int, help="batch size; default exact expected gradient (scaling)")
     parser.add_argument("--dtype", help="float32 (default) or float64 (scaling)")
     parser.add_argument("--shard", default="0/1", help="run only shard i of k (0-based), e.g. 3/8")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes for the scaling sweep (one thread each)")
+    parser.add_argument("--threads", type=int, help="torch threads per process")
     parser.add_argument("--ratios", type=float, nargs="+", help="p1/p2 values (ratio)")
     parser.add_argument("--optimizers", nargs="+", help="optimizers (ratio)")
     parser.add_argument("--threshold", type=float, default=0.1, help="learning threshold on the loss (ratio)")
@@ -95,7 +97,8 @@ def _plot_scaling(results, summary, path: Path) -> None:
 def _run_scaling(args, out: Path) -> int:
     config = _scaling_config(args)
     shard = parse_shard(args.shard)
-    written = run_scaling_sweep(config, out, shard=shard, progress=not args.no_progress)
+    written = run_scaling_sweep(config, out, shard=shard, jobs=args.jobs, threads=args.threads,
+                                progress=not args.no_progress)
     results = load_scaling_sweep(out)
     print(f"sweep scaling: {len(written)} point(s) written, {len(results.missing)} of {len(config.Ns)} missing")
     if results.missing:

@@ -152,49 +152,83 @@ def _prepare_dir(config: ScalingSweepConfig, out_dir: str | Path) -> Path:
     return out
 
 
+def _peak_rss_kib() -> int:
+    """This process's peak resident memory in KiB (0 where the resource module is unavailable)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def _run_point(config: ScalingSweepConfig, out: Path, N: int, threads: int | None) -> Path:
+    """Simulate one N (alphas x seeds in one batch) and write its point file once, atomically."""
+    start = time.perf_counter()
+    rec = config.record_steps()
+    models = [config.model(a, N) for a in config.alphas]
+    res = simulate(models, config.steps, seeds=list(config.seeds), record=rec, dtype=config.dtype, threads=threads)
+    A, S = len(config.alphas), len(config.seeds)
+    total = res.total_loss().reshape(A, S, -1)
+    final = np.stack([c.loss[-1] for c in res.curves]).reshape(A, S, -1)
+    path = point_path(out, N)
+    tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
+    np.savez(tmp, steps=rec, total_loss=total, final_loss=final.astype(np.float32), N=N,
+             alphas=np.array(config.alphas), seeds=np.array(config.seeds), digest=config.digest(),
+             seconds=time.perf_counter() - start, peak_rss_kib=_peak_rss_kib())
+    os.replace(tmp, path)
+    return path
+
+
 def run_scaling_sweep(
     config: ScalingSweepConfig,
     out_dir: str | Path,
     *,
     shard: tuple[int, int] = (0, 1),
+    jobs: int = 1,
+    threads: int | None = None,
     progress: bool = False,
 ) -> list[Path]:
     """Run this shard's missing points; returns the point files written now.
 
     Each point (one N) simulates alphas x seeds runs in one batch and writes, once,
     total_loss (n_alphas, n_seeds, n_rec), final_loss (n_alphas, n_seeds, n) and steps (n_rec,).
+
+    Args:
+        config: the grid.
+        out_dir: output directory (config.json, points/).
+        shard: (i, k): run points i, i+k, ... of the N grid.
+        jobs: worker processes (joblib); with jobs > 1 each worker uses one torch thread,
+            which on a small or busy machine beats one process with several threads.
+        threads: torch threads per process (default: 1 when jobs > 1, else simulate's choice).
+        progress: show a tqdm bar over points.
     """
     out = _prepare_dir(config, out_dir)
-    todo = [N for N in shard_points(config.Ns, *shard) if not point_path(out, N).exists()]
-    written = []
-    rec = config.record_steps()
+    jobs = _as_count(jobs, "jobs")
+    # Largest N first: the expensive points start early, so workers finish together.
+    todo = sorted((N for N in shard_points(config.Ns, *shard) if not point_path(out, N).exists()), reverse=True)
+    written: list[Path] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(todo), desc=f"sweep shard {shard[0]}/{shard[1]}", unit="point")
     try:
-        for N in todo:
-            start = time.perf_counter()
-            models = [config.model(a, N) for a in config.alphas]
-            res = simulate(models, config.steps, seeds=list(config.seeds), record=rec, dtype=config.dtype)
-            A, S = len(config.alphas), len(config.seeds)
-            total = res.total_loss().reshape(A, S, -1)
-            final = np.stack([c.loss[-1] for c in res.curves]).reshape(A, S, -1)
-            path = point_path(out, N)
-            tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
-            np.savez(tmp, steps=rec, total_loss=total, final_loss=final.astype(np.float32), N=N,
-                     alphas=np.array(config.alphas), seeds=np.array(config.seeds), digest=config.digest(),
-                     seconds=time.perf_counter() - start)
-            os.replace(tmp, path)
+        if jobs == 1:
+            results = (_run_point(config, out, N, threads) for N in todo)
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
+                delayed(_run_point)(config, out, N, threads or 1) for N in todo)
+        for path in results:
             written.append(path)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(N=N)
+                bar.set_postfix_str(path.stem)
     finally:
         if bar is not None:
             bar.close()
-    return written
+    return sorted(written)
 
 
 @dataclass(frozen=True, eq=False)
