@@ -150,3 +150,14 @@ def test_cli_sweep_scaling_and_ratio(tmp_path, capsys):
     assert data["time_ratio"][0][1] == pytest.approx(4.0, rel=0.03)
     assert main(["sweep", "scaling", "--out", str(tmp_path / "bad"), "--shard", "3/2"]) == 2
     assert "shard" in capsys.readouterr().err
+
+
+def test_learning_window_recovers_exponent_between_transient_and_plateau():
+    from skillode._sweep import learning_window
+
+    steps = np.concatenate([[0], np.geomspace(1, 1e5, 200)])
+    loss = 1.0 / (1.0 + (steps / 10.0) ** 1.3) + 1e-4  # power law 1.3 between a transient and a floor
+    w = learning_window(steps, loss)
+    assert steps[w][0] >= 10 and loss[w][-1] >= 2e-4
+    fit = fit_power_law(steps[w][steps[w] > 100], loss[w][steps[w] > 100])
+    assert fit.exponent == pytest.approx(1.3, abs=0.1)
