@@ -431,8 +431,8 @@ class ScalingSummary:
                 "chinchilla": [asdict(f) for f in self.chinchilla]}
 
 
-def learning_window(steps: np.ndarray, loss: np.ndarray, *, start_below: float = 0.5,
-                    saturation: float = 2.0) -> np.ndarray:
+def learning_window(steps: np.ndarray, loss: np.ndarray, *, start_below: float = 0.25,
+                    saturation: float = 3.0) -> np.ndarray:
     """Steps where loss(steps) is a power law: past the initial transient, before the plateau.
 
     Keeps steps whose loss is at most `start_below` times its initial value and at least

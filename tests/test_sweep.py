@@ -158,6 +158,10 @@ def test_learning_window_recovers_exponent_between_transient_and_plateau():
     steps = np.concatenate([[0], np.geomspace(1, 1e5, 200)])
     loss = 1.0 / (1.0 + (steps / 10.0) ** 1.3) + 1e-4  # power law 1.3 between a transient and a floor
     w = learning_window(steps, loss)
-    assert steps[w][0] >= 10 and loss[w][-1] >= 2e-4
-    fit = fit_power_law(steps[w][steps[w] > 100], loss[w][steps[w] > 100])
-    assert fit.exponent == pytest.approx(1.3, abs=0.1)
+    assert steps[w][0] >= 20 and loss[w][-1] >= 3e-4
+    # Inside the window the floor is at most a third of the loss and the knee is past, so the
+    # fitted exponent is biased low by less than ~0.1 (1.23 here); over every step it is far off (0.98).
+    windowed = fit_power_law(steps[w], loss[w]).exponent
+    everything = fit_power_law(steps[1:], loss[1:]).exponent
+    assert windowed == pytest.approx(1.3, abs=0.1)
+    assert abs(everything - 1.3) > 3 * abs(windowed - 1.3)
