@@ -336,7 +336,8 @@ class ChinchillaFit:
 
     Attributes:
         params: {"E", "A", "a", "B", "b"}; ci: {name: (low, high)} at `level` (normal approximation
-            from the Jacobian of the log residuals); rmse_log: RMS of log L residuals.
+            from the Jacobian of the log residuals; NaN for a parameter pinned at its bound, such as
+            E = 0 when the data show no floor); rmse_log: RMS of log L residuals.
     """
 
     params: dict
@@ -386,22 +387,28 @@ def fit_chinchilla(N: Any, S: Any, L: Any, *, level: float = 0.95, x0: dict | No
         if best is None or fit.cost < best.cost:
             best = fit
     z = best.x
-    J = best.jac
-    dof = max(L.size - 5, 1)
+    # A parameter pinned at a bound (typically E -> 0: no visible floor) is reported at the bound
+    # with a NaN interval; the others' covariance comes from the remaining Jacobian columns.
+    lower, upper = np.array([-50, -50, 0, -50, 0.0]), np.array([50, 50, 5, 50, 5.0])
+    influence = np.linalg.norm(best.jac, axis=0)
+    free = (z > lower + 1e-6) & (z < upper - 1e-6) & (influence > 1e-8 * influence.max())
+    J = best.jac[:, free]
+    dof = max(L.size - int(free.sum()), 1)
     s2 = 2 * best.cost / dof
+    cov = np.full((5, 5), np.nan)
     try:
-        cov = np.linalg.inv(J.T @ J) * s2
+        cov[np.ix_(free, free)] = np.linalg.inv(J.T @ J) * s2
     except np.linalg.LinAlgError:
-        cov = np.full((5, 5), np.inf)
+        pass
     q = stats.norm.ppf(0.5 + level / 2)
     names = ("E", "A", "a", "B", "b")
     params, ci = {}, {}
     for i, name in enumerate(names):
-        sd = math.sqrt(max(cov[i, i], 0.0)) if np.isfinite(cov[i, i]) else math.inf
+        sd = math.sqrt(cov[i, i]) if np.isfinite(cov[i, i]) and cov[i, i] >= 0 else math.nan
         lo, hi = z[i] - q * sd, z[i] + q * sd
         if name in ("E", "A", "B"):
-            params[name] = float(math.exp(z[i]))
-            ci[name] = (float(math.exp(lo)) if np.isfinite(lo) else 0.0, float(math.exp(min(hi, 700))))
+            params[name] = 0.0 if not free[i] and name == "E" else float(math.exp(z[i]))
+            ci[name] = (float(math.exp(lo)), float(math.exp(min(hi, 700.0))))
         else:
             params[name] = float(z[i])
             ci[name] = (float(lo), float(hi))

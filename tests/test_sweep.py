@@ -165,3 +165,13 @@ def test_learning_window_recovers_exponent_between_transient_and_plateau():
     everything = fit_power_law(steps[1:], loss[1:]).exponent
     assert windowed == pytest.approx(1.3, abs=0.1)
     assert abs(everything - 1.3) > 3 * abs(windowed - 1.3)
+
+
+def test_chinchilla_without_floor_pins_E_and_keeps_other_intervals():
+    N, S = np.meshgrid(np.geomspace(10, 1000, 8), np.geomspace(100, 20000, 8), indexing="ij")
+    L = 2.0 * N**-0.6 + 5.0 * S**-0.4  # E = 0
+    fit = fit_chinchilla(N, S, L * np.exp(0.01 * np.random.default_rng(2).standard_normal(L.shape)))
+    assert fit.params["E"] < 1e-3
+    assert fit.params["a"] == pytest.approx(0.6, rel=0.05) and fit.params["b"] == pytest.approx(0.4, rel=0.05)
+    for name in ("A", "a", "B", "b"):
+        assert np.all(np.isfinite(fit.ci[name])), name
