@@ -111,6 +111,26 @@ def bench_sweep(n_alphas: int = 4, n_N: int = 20, n_seeds: int = 4, steps: int =
             "runs": n_alphas * len(config.Ns) * n_seeds, "steps": steps}
 
 
+def mapping_figures(seeds=(0, 1, 2, 3)) -> None:
+    """Print the Geometry -> Resource mapping figures of docs/geometry.md (not a timing)."""
+    p = zipf_frequencies(10, 2.0)
+    for tasks in ("orthogonal", "gaussian"):
+        m = GeometryModel(p, 1000, tasks=tasks, lr=3e-4, batch=1024)
+        res = simulate(m, 3000, seeds=list(seeds), record=np.arange(0, 3001, 25))
+        fits = [sk.fit_resource_mapping(m, c) for c in res.curves]
+        fixed = [sk.fit_resource_mapping(m, c, fit_eta=False) for c in res.curves]
+        print(f"{tasks}: eta/(lr sqrt N) = {np.mean([f.eta_constant for f in fits]):.3f} "
+              f"+- {np.std([f.eta_constant for f in fits]):.3f}, N0 = {np.mean([f.N0 for f in fits]):.2e}, "
+              f"rmse = {np.mean([f.rmse for f in fits]):.4f}, max|err| = {np.mean([f.max_abs_error for f in fits]):.3f}; "
+              f"paper c=2 fixed: N0 = {np.mean([f.N0 for f in fixed]):.2e}, rmse = {np.mean([f.rmse for f in fixed]):.4f}")
+    m = GeometryModel(p, 1000, tasks="orthogonal", lr=3e-4, batch=1024)
+    for parameter, values, base in (("noise", [0.0, 0.003, 0.01, 0.03, 0.1], m),
+                                    ("batch", [4, 16, 64, 256, 1024], m)):
+        st = sk.n0_study(base, 3000, parameter, values, seeds=list(seeds[:2]))
+        for v, n0, c, r in zip(st.values, st.N0.mean(1), st.eta_constant.mean(1), st.rmse.mean(1)):
+            print(f"{parameter}={v:g}: N0={n0:.3g}, c={c:.3f}, rmse={r:.4f}")
+
+
 @pytest.mark.benchmark
 def test_fig6_speedup():
     out = bench_fig6()
@@ -128,7 +148,11 @@ def test_scaling_sweep_budget():
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", action="store_true", help="also time the 4 x 20 x 4 x 20,000-step sweep")
+    parser.add_argument("--mapping", action="store_true", help="print the Resource-mapping figures instead")
     args = parser.parse_args()
+    if args.mapping:
+        mapping_figures()
+        sys.exit(0)
     print("fig6:", bench_fig6())
     if args.sweep:
         print("sweep:", bench_sweep())
