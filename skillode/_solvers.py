@@ -64,7 +64,7 @@ def solve(
     method: str = "exact",
     rtol: float = 1e-10,
     atol: float = 1e-13,
-    ode_method: str = "LSODA",
+    ode_method: str = "auto",
 ) -> Solution:
     """Solve a skill-learning model on a time grid.
 
@@ -75,7 +75,12 @@ def solve(
             gates), "ode" (scipy solve_ivp, any ResourceModel) or "map" (the paper's discrete
             update with clipping at 0, one step per unit time; times must be integers).
         rtol, atol: tolerances of "ode" (and the root find of "exact").
-        ode_method: solve_ivp method for "ode" ("LSODA", "Radau", "BDF" use the analytic Jacobian).
+        ode_method: solve_ivp method for "ode": "auto" (default), "LSODA", "RK45", "RK23",
+            "DOP853", "Radau" or "BDF" ("LSODA", "Radau", "BDF" use the analytic Jacobian). "auto"
+            takes LSODA (stiffness-switching) where the field is smooth, and RK45 for the MSE form
+            with a non-identity C: there a skill whose loss reaches 0 is held at 0 while its
+            neighbours still pull on it, a non-smooth "sliding" motion on which LSODA's implicit
+            steps can stall, while an explicit method just rejects steps across it.
     """
     method = choice(method, "method", METHODS)
     if times is None and steps is None:
@@ -99,7 +104,7 @@ def solve(
     if method == "exact":
         return _solve_exact(model, t, rtol)
     if method == "ode":
-        return _solve_ode(model, t, rtol, atol, ode_method)
+        return _solve_ode(model, t, rtol, atol, _ode_method(model, ode_method))
     return _solve_map(model, t)
 
 
@@ -230,6 +235,19 @@ def _solve_exact(model: ResourceModel, t: np.ndarray, rtol: float) -> Solution:
 
 
 # --------------------------------------------------------------------------------- ode
+ODE_METHODS = ("auto", "LSODA", "RK45", "RK23", "DOP853", "Radau", "BDF")
+
+
+def _ode_method(model: ResourceModel, name: str) -> str:
+    by_key = {m.lower(): m for m in ODE_METHODS}
+    key = str(name).lower()
+    if key not in by_key:
+        raise ValueError(f"ode_method must be one of {', '.join(map(repr, ODE_METHODS))}; got {name!r}")
+    if key != "auto":
+        return by_key[key]
+    return "RK45" if (model.loss == "mse" and not model.is_orthogonal) else "LSODA"
+
+
 def _solve_ode(model: ResourceModel, t: np.ndarray, rtol: float, atol: float, ode_method: str) -> Solution:
     x0 = model.initial_state()
     t_end = float(t[-1])

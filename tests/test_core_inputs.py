@@ -43,6 +43,8 @@ def test_solve_rejects_bad_requests():
     model = sk.ResourceModel([1.0, 0.1], 0.1, 0.01)
     with pytest.raises(ValueError, match="method must be one of"):
         sk.solve(model, steps=10, method="rk4")
+    with pytest.raises(ValueError, match="ode_method must be one of"):
+        sk.solve(model, steps=10, method="ode", ode_method="euler")
     with pytest.raises(ValueError, match="times must be strictly increasing"):
         sk.solve(model, [0.0, 2.0, 1.0])
     with pytest.raises(ValueError, match="times must be non-negative"):

@@ -246,3 +246,20 @@ def test_zero_N0_ode_finishes_even_very_rare_skills(ratio):
     exact = sk.solve(model, t, method="exact").curves.loss
     assert np.abs(ode - exact).max() < 1e-7
     assert np.all(ode[t > 401] == 0.0)
+
+
+def test_overlapping_skills_at_zero_loss_solve_with_the_default_ode_method():
+    # Gaussian task vectors in N = 1000 (the paper's Fig 7 setting), small N0: skills reach zero
+    # loss while their neighbours still pull on them; LSODA used to stall on this sliding motion.
+    rng = np.random.default_rng(7)
+    T = rng.normal(size=(10, 1000))
+    T /= np.linalg.norm(T, axis=1, keepdims=True)
+    model = sk.ResourceModel(power_law(10, 2.0), ETA_PAPER * 1.17, 0.0037, C=T @ T.T)
+    t = np.arange(0, 3001, 25.0)
+    auto = sk.solve(model, t, method="ode")
+    assert auto.curves.metadata["ode_method"] == "RK45"
+    bdf = sk.solve(model, t, method="ode", ode_method="bdf")
+    assert np.abs(auto.curves.loss - bdf.curves.loss).max() < 1e-6
+    # a zero loss is held there (the continuous form of the paper's clipping)
+    assert auto.curves.loss.min() == 0.0
+    assert np.all(np.diff(auto.curves.loss[:, 0]) <= 1e-12)
