@@ -12,14 +12,18 @@ from typing import Any
 import numpy as np
 
 
-def as_frequencies(value: Any, name: str = "p") -> np.ndarray:
-    """A 1-D float64 array of finite, strictly positive frequencies."""
+def _as_float_array(value: Any, name: str) -> np.ndarray:
+    """value as a float64 array, a scalar as one element."""
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from exc
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
+    return arr.reshape(1) if arr.ndim == 0 else arr
+
+
+def as_frequencies(value: Any, name: str = "p") -> np.ndarray:
+    """A 1-D float64 array of finite, strictly positive frequencies."""
+    arr = _as_float_array(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {arr.shape}")
     if arr.size == 0:
@@ -52,12 +56,7 @@ def as_scalar(value: Any, name: str, *, positive: bool = False, nonnegative: boo
 
 def as_times(value: Any, name: str = "times") -> np.ndarray:
     """A 1-D float64 array of finite, non-negative, strictly increasing times."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from exc
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
+    arr = _as_float_array(value, name)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):

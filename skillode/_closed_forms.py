@@ -161,11 +161,11 @@ CAPACITY_LOSS = amplitude * n_params ** (1 - alpha) / (alpha - 1)
 
 
 def zipf_frequencies(n: int, alpha_value: float) -> tuple[np.ndarray, float]:
-    """p_k = A k^-alpha for k = 1..n normalised to sum 1; returns (p, A)."""
-    k = np.arange(1, int(n) + 1, dtype=np.float64)
-    weights = k ** (-float(alpha_value))
-    amp = 1.0 / weights.sum()
-    return weights * amp, amp
+    """p_k = A k^-alpha for k = 1..n normalised to sum 1; returns (p, A) (A = p_1)."""
+    from ._geometry import zipf_frequencies as normalised_power_law
+
+    p_values = normalised_power_law(n, alpha_value)
+    return p_values, float(p_values[0])
 
 
 _SCIPY = [{"gamma": _gamma}, "numpy"]
