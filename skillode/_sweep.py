@@ -525,8 +525,9 @@ def two_skill_sweep(
 ) -> TwoSkillSweep:
     """t2/t1 vs p1/p2 for two orthogonal skills (random rotation in R^N), exact gradient, MSE.
 
-    Every ratio of one optimizer runs in one batch; the step budget doubles until both skills
-    of every run reach `threshold` (or max_steps). SGD gives t2/t1 = p1/p2 (independent skills);
+    Every ratio of one optimizer runs in one batch; the step budget (first 1000) grows 4x until
+    both skills of every run reach `threshold`, capped at max_steps (a skill not learned by then
+    has a NaN time). SGD gives t2/t1 = p1/p2 (independent skills);
     SignGD shares a fixed step length between skills and levels off near 2.
     """
     ratios_arr = np.asarray([as_scalar(r, "ratios", positive=True) for r in ratios], dtype=np.float64)
@@ -536,19 +537,20 @@ def two_skill_sweep(
     thr = as_scalar(threshold, "threshold", positive=True)
     if thr >= 1:
         raise ValueError(f"threshold must lie in (0, 1) (MSE losses start at 1), got {thr}")
+    max_steps = _as_count(max_steps, "max_steps")
     lrs = DEFAULT_TWO_SKILL_LR | (lr or {})
     t1 = np.full((len(opts), ratios_arr.size), np.nan)
     t2 = np.full_like(t1, np.nan)
     for i, opt in enumerate(opts):
         models = [GeometryModel([r, 1.0], N, tasks="orthogonal", optimizer=opt, lr=lrs[opt], task_seed=seed)
                   for r in ratios_arr]
-        steps = 1000
+        steps = min(1000, max_steps)
         while True:
             res = simulate(models, steps, seeds=seed, record=np.arange(steps + 1), progress=progress)
             lt = np.stack([c.learning_times(thr) for c in res.curves])
             if np.all(np.isfinite(lt)) or steps >= max_steps:
                 break
-            steps *= 4
+            steps = min(4 * steps, max_steps)
         t1[i], t2[i] = lt[:, 0], lt[:, 1]
     settings = {"N": N, "lr": {o: lrs[o] for o in opts}, "seed": seed, "tasks": "orthogonal", "loss": "mse",
                 "gradient": "exact"}

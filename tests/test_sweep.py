@@ -175,3 +175,25 @@ def test_chinchilla_without_floor_pins_E_and_keeps_other_intervals():
     assert fit.params["a"] == pytest.approx(0.6, rel=0.05) and fit.params["b"] == pytest.approx(0.4, rel=0.05)
     for name in ("A", "a", "B", "b"):
         assert np.all(np.isfinite(fit.ci[name])), name
+
+
+def test_two_skill_sweep_never_runs_past_max_steps(monkeypatch):
+    import skillode._sweep as sweep_module
+
+    budgets = []
+    real = sweep_module.simulate
+
+    def recording(models, steps, **kw):
+        budgets.append(steps)
+        return real(models, steps, **kw)
+
+    monkeypatch.setattr(sweep_module, "simulate", recording)
+    # lr so small that neither skill is learned: the budget grows 4x from 1000 and stops at max_steps
+    sweep = two_skill_sweep([1.0, 10.0], ("sgd",), N=8, lr={"sgd": 1e-7}, max_steps=5000)
+    assert budgets == [1000, 4000, 5000]
+    assert np.all(np.isnan(sweep.time_ratio))
+    budgets.clear()
+    two_skill_sweep([1.0], ("sgd",), N=8, lr={"sgd": 1e-7}, max_steps=300)
+    assert budgets == [300]
+    with pytest.raises(ValueError, match="max_steps"):
+        two_skill_sweep([1.0], ("sgd",), max_steps=0)
