@@ -157,7 +157,8 @@ def render(reports: list[DerivationReport] | tuple[DerivationReport, ...], fmt_n
             head += ["| result | checks | passed |", "|---|---|---|"]
             for r in reports:
                 n_checks = len(r.symbolic or ()) + len(r.numeric or ())
-                head.append(f"| [{r.derivation.name}](#{r.derivation.name.replace('_', '-')}) | "
+                # the heading is '## name'; GitHub and pandoc anchors keep underscores
+                head.append(f"| [{r.derivation.name}](#{r.derivation.name}) | "
                             f"{n_checks} | {'yes' if r.passed else '**NO**'} |")
             head.append("")
         return "\n".join(head) + "\n" + "\n\n".join(parts) + "\n"

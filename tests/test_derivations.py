@@ -4,6 +4,7 @@ the renderers and the `skillode derive` command."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -112,6 +113,12 @@ def test_renderers_cover_each_format(reports):
     md = derivations.render(chosen, "markdown")
     assert "## learning_time" in md and "$$" in md and "| result | checks | passed |" in md
     assert md.count("[ok]") == sum(len(r.symbolic) + len(r.numeric) for r in chosen)
+    # the summary table links to the headings; GitHub's slug of '## learning_time' keeps the underscore
+    # (github-slugger: lower-case, spaces to '-', punctuation other than '-' and '_' dropped)
+    for r in chosen:
+        heading = f"## {r.derivation.name}"
+        slug = re.sub(r"[^\w\- ]", "", heading[3:].lower()).replace(" ", "-")
+        assert heading in md and f"](#{slug})" in md
     tex = derivations.render(chosen, "latex")
     assert "\\begin{equation*}" in tex and "\\frac" in tex
     text = derivations.render(chosen, "text")
