@@ -121,6 +121,20 @@ def test_bootstrap_ci_point_is_ratio_of_means_and_covers_it():
     assert math.isnan(bootstrap_ci([np.nan], seed=0)[0])
 
 
+def test_bootstrap_ci_paired_ratio_keeps_runs_together():
+    # t2 = 2 t1 in every run, with run-to-run spread in t1: every resample of whole runs has
+    # ratio exactly 2; run 3 never learned task 2, so its t1 must leave the denominator too.
+    t1 = np.array([100.0, 150.0, 300.0, 120.0, 500.0])
+    t2 = np.array([200.0, 300.0, 600.0, np.nan, 1000.0])
+    point, lo, hi = bootstrap_ci(t2, t1, seed=0, paired=True)
+    assert (point, lo, hi) == pytest.approx((2.0, 2.0, 2.0), rel=1e-12)
+    unpaired = bootstrap_ci(t2, t1, seed=0)
+    assert unpaired[0] == pytest.approx(2100 / 4 / (1170 / 5), rel=1e-12)  # mixes different runs
+    assert unpaired[2] - unpaired[1] > 1.0
+    with pytest.raises(ValueError, match="paired"):
+        bootstrap_ci(t2, t1[:3], paired=True)
+
+
 # --------------------------------------------------------------------------------- fits
 def test_fit_resource_times_recovers_known_parameters():
     # synthetic "measurements" from the exact Resource solution (an independent closed form)

@@ -80,15 +80,26 @@ def first_step_relative(loss: np.ndarray, fraction: float) -> np.ndarray:
 
 
 def bootstrap_ci(sample_a: np.ndarray, sample_b: np.ndarray | None = None, *, statistic: str = "mean",
-                 level: float = 0.95, n_boot: int = 4000, seed: int = 0) -> tuple[float, float, float]:
+                 level: float = 0.95, n_boot: int = 4000, seed: int = 0,
+                 paired: bool = False) -> tuple[float, float, float]:
     """Point estimate and percentile bootstrap interval of mean(a) or of mean(a) / mean(b).
 
     NaNs (never learned) are dropped from each sample; with fewer than 2 finite values the
     interval is (nan, nan). The bootstrap uses its own numpy Generator(seed).
+
+    paired=True: a[i] and b[i] come from the same run (e.g. t2 and t1 of one seed). Only the
+    runs where both are finite are kept, and runs are resampled as pairs, so the ratio and its
+    interval keep the correlation between a[i] and b[i].
     """
     a = np.asarray(sample_a, dtype=np.float64)
-    a = a[np.isfinite(a)]
     b = None if sample_b is None else np.asarray(sample_b, dtype=np.float64)
+    if paired:
+        if b is None or a.shape != b.shape:
+            raise ValueError(f"paired=True needs sample_b of sample_a's shape {a.shape}, "
+                             f"got {None if b is None else b.shape}")
+        both = np.isfinite(a) & np.isfinite(b)
+        a, b = a[both], b[both]
+    a = a[np.isfinite(a)]
     if b is not None:
         b = b[np.isfinite(b)]
     if a.size == 0 or (b is not None and b.size == 0):
@@ -102,8 +113,12 @@ def bootstrap_ci(sample_a: np.ndarray, sample_b: np.ndarray | None = None, *, st
     if a.size < 2 or (b is not None and b.size < 2):
         return point, math.nan, math.nan
     rng = np.random.default_rng(seed)
-    ra = a[rng.integers(0, a.size, size=(n_boot, a.size))]
-    rb = None if b is None else b[rng.integers(0, b.size, size=(n_boot, b.size))]
+    idx = rng.integers(0, a.size, size=(n_boot, a.size))
+    ra = a[idx]
+    if b is None:
+        rb = None
+    else:
+        rb = b[idx] if paired else b[rng.integers(0, b.size, size=(n_boot, b.size))]
     boots = stat(ra, rb)
     lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
     return point, float(lo), float(hi)

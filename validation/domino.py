@@ -116,7 +116,7 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
     rows, pred_errors = [], []
     for i, p2 in enumerate(p2s):
         pred = model_times_or_nan([1.0, p2], eta, n0, config.loss_fraction)
-        ratio = bootstrap_ci(acc_times[i, :, 1], acc_times[i, :, 0], seed=i)
+        ratio = bootstrap_ci(acc_times[i, :, 1], acc_times[i, :, 0], seed=i, paired=True)
         ratio_paired = acc_times[i, :, 1] / acc_times[i, :, 0]
         t1 = bootstrap_ci(acc_times[i, :, 0], seed=100 + i)
         t2 = bootstrap_ci(acc_times[i, :, 1], seed=200 + i)

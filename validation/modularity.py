@@ -153,7 +153,7 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
     def summary(cond: str) -> dict:
         t = times[cond]
         return {"t1": bootstrap_ci(t[:, 0], seed=1), "t2": bootstrap_ci(t[:, 1], seed=2),
-                "t2_over_t1": bootstrap_ci(t[:, 1], t[:, 0], seed=3),
+                "t2_over_t1": bootstrap_ci(t[:, 1], t[:, 0], seed=3, paired=True),
                 "learned_fraction": [float(np.mean(np.isfinite(t[:, k]))) for k in range(2)],
                 "t1_quantiles": _quantiles(t[:, 0]), "t2_quantiles": _quantiles(t[:, 1])}
 
