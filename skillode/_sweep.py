@@ -369,8 +369,20 @@ def fit_chinchilla(N: Any, S: Any, L: Any, *, level: float = 0.95, x0: dict | No
     N, S, L = N[ok], S[ok], L[ok]
     if L.size < 6:
         raise ValueError("need at least 6 positive (N, S, L) points to fit 5 parameters")
+    level = as_scalar(level, "level", positive=True)
+    if level >= 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
     logL = np.log(L)
-    start = {"E": 0.5 * L.min(), "A": 1.0, "a": 0.5, "B": 1.0, "b": 0.5} | (x0 or {})
+    start = {"E": 0.5 * L.min(), "A": 1.0, "a": 0.5, "B": 1.0, "b": 0.5}
+    for key, value in dict(x0 or {}).items():
+        if key not in start:
+            raise ValueError(f"x0: {key!r} is not a parameter; choose from E, A, a, B, b")
+        if key in ("E", "A", "B"):
+            start[key] = as_scalar(value, f"x0[{key!r}]", positive=True)
+        else:
+            start[key] = as_scalar(value, f"x0[{key!r}]")
+            if not 0.0 <= start[key] <= 5.0:
+                raise ValueError(f"x0[{key!r}] must lie in [0, 5] (the search bounds), got {start[key]}")
     # E, A, B are positive: fitted as logs; the exponents directly.
     z0 = np.array([math.log(start["E"]), math.log(start["A"]), start["a"], math.log(start["B"]), start["b"]])
     lnN, lnS = np.log(N), np.log(S)

@@ -197,3 +197,13 @@ def test_two_skill_sweep_never_runs_past_max_steps(monkeypatch):
     assert budgets == [300]
     with pytest.raises(ValueError, match="max_steps"):
         two_skill_sweep([1.0], ("sgd",), max_steps=0)
+
+
+def test_chinchilla_bad_level_and_start_name_themselves():
+    N, S = np.meshgrid(np.geomspace(10, 1000, 4), np.geomspace(100, 20000, 4), indexing="ij")
+    L = 0.01 + 2.0 * N**-0.6 + 5.0 * S**-0.4
+    # level 1.5 used to give all-NaN intervals without a word; E = 0 a bare "math domain error"
+    for kwargs, match in (({"level": 1.5}, "level must lie"), ({"x0": {"E": 0.0}}, r"x0\['E'\] must be positive"),
+                          ({"x0": {"a": 7.0}}, r"x0\['a'\] must lie"), ({"x0": {"c": 1.0}}, "'c' is not a parameter")):
+        with pytest.raises(ValueError, match=match):
+            fit_chinchilla(N, S, L, **kwargs)
