@@ -50,8 +50,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy.optimize import least_squares
 
-from ._checks import as_frequencies, as_scalar, choice
+from ._checks import as_frequencies, as_matrix, as_scalar, choice
 from ._curves import SkillCurves
+from ._geometry import _as_count
 from ._limits import DominoModel, ParallelModel
 from ._resource import LOG2, Gate, ResourceModel
 from ._solvers import solve
@@ -551,12 +552,9 @@ def fit(
     level = as_scalar(level, "level")
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must lie in (0, 1), got {level}")
-    if isinstance(n_bootstrap, bool) or int(n_bootstrap) != n_bootstrap or n_bootstrap < 0:
-        raise ValueError(f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}")
-    n_bootstrap = int(n_bootstrap)
-    if isinstance(seed, bool) or int(seed) != seed:
-        raise ValueError(f"seed must be an integer, got {seed!r}")
-    seed = int(seed)
+    n_bootstrap = _as_count(n_bootstrap, "n_bootstrap", minimum=0)
+    seed = _as_count(seed, "seed", minimum=0)  # np.random.default_rng takes non-negative seeds
+    chance = as_scalar(chance, "chance")
     if model != "resource":
         if loss != "mse":
             raise ValueError(f"loss={loss!r} applies to the resource model only")
@@ -575,7 +573,7 @@ def fit(
     if C is not None:
         if len({c.n_skills for c in settings}) != 1:
             raise ValueError("C needs every setting to have the same number of skills")
-        C = np.asarray(C, dtype=np.float64).tolist()
+        C = as_matrix(C, settings[0].n_skills, "C").tolist()
     fit_columns, skill_names = _fit_columns(skills, settings)
 
     freqs: list[np.ndarray] = []
@@ -603,7 +601,7 @@ def fit(
             orders.append(None)
 
     config = FitConfig(model=model, free=tuple(free_list), fixed=fixed_values, loss=loss, quantity=quantity,
-                       chance=float(chance), normalize=bool(normalize), skills=skill_names, C=C,
+                       chance=chance, normalize=bool(normalize), skills=skill_names, C=C,
                        gates=gates, n_bootstrap=n_bootstrap, seed=seed, level=level)
 
     params: list[_Param] = []
@@ -627,6 +625,11 @@ def fit(
 
     problem = _Problem(settings, freqs, config, params, orders, fit_columns)
     starts = _starting_points(problem, dict(initial or {}))
+    # Build each setting's model once here: a bad C or gate fails now, by name, instead of
+    # turning every residual of the optimisation into the 1e3 penalty first.
+    start_scalars, start_freqs = problem.values(starts[0])
+    for s, data in enumerate(settings):
+        _build_model(config, start_scalars, start_freqs[s], data.names, orders[s])
     lower = np.array([-_LOG_BOUND if p.kind != "linear" else -np.inf for p in params])
     upper = np.array([_LOG_BOUND if p.kind != "linear" else np.inf for p in params])
     diff_step = 1e-5 if problem.method == "ode" else 1e-7

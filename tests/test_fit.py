@@ -331,3 +331,29 @@ def test_cli_joint_settings_and_held_out_setting(tmp_path, capsys):
     assert (out / "fitted_resource_0.npz").exists() and (out / "fitted_resource_1.npz").exists()
     (err,) = meta["heldout"]["resource"].values()
     assert err["rmse"] == pytest.approx(0.01, rel=0.3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"seed": None}, "seed must be an integer"),
+        ({"seed": -1}, "seed must be >= 0"),
+        ({"n_bootstrap": None}, "n_bootstrap must be an integer"),
+        ({"chance": "x"}, "chance must be a number"),
+        ({"C": [[1.0, 0.0], [0.0]]}, "C must be a numeric matrix"),
+        ({"C": np.eye(3)}, r"C must have shape \(4, 4\)"),
+        ({"gates": {7: (0,)}}, "gates: skill 7"),
+    ],
+)
+def test_bad_model_arguments_fail_before_the_optimiser_runs(monkeypatch, kwargs, match):
+    # before: TypeError from int(None), numpy's "inhomogeneous shape", and a bad C or gate reported
+    # only after a whole optimisation over the 1e3 penalty residual
+    import skillode._fit as fit_module
+
+    def never(*args, **kw):
+        raise AssertionError("least_squares ran before the arguments were checked")
+
+    monkeypatch.setattr(fit_module, "least_squares", never)
+    data = noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.0, seed=1)
+    with pytest.raises(ValueError, match=match):
+        sk.fit(data, "resource", **{"n_bootstrap": 0, **kwargs})
