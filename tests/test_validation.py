@@ -18,7 +18,7 @@ import skillode as sk  # noqa: E402
 from skillode.cli import main  # noqa: E402
 from validation import (CompositionalConfig, DominoConfig, GeometryConfig, ModularityConfig, ParityTask,  # noqa: E402
                         TrainSettings, make_parity_data, train_parity, write_report)
-from validation._common import (TimesCase, bootstrap_ci, first_step, first_step_relative,  # noqa: E402
+from validation._common import (TimesCase, bootstrap_ci, finite_mean, first_step, first_step_relative,  # noqa: E402
                                 fit_resource_times, resource_learning_times)
 from validation import domino, modularity  # noqa: E402
 
@@ -110,6 +110,12 @@ def test_first_step_helpers_on_hand_made_curves():
     np.testing.assert_array_equal(first_step(acc, 0.95, above=True), [[2.0, np.nan]])
     loss = np.array([[1.0, 2.0], [0.5, 1.5], [0.09, 0.3], [0.01, 0.1]])[None]
     np.testing.assert_array_equal(first_step_relative(loss, 0.1), [[2.0, 3.0]])
+
+
+def test_finite_mean_skips_unlearned_seeds():
+    t = np.array([[10.0, np.nan], [20.0, np.nan], [np.nan, np.nan]])  # (seeds, tasks)
+    np.testing.assert_array_equal(finite_mean(t, axis=0), [15.0, np.nan])
+    np.testing.assert_array_equal(finite_mean(t, axis=1), [10.0, 20.0, np.nan])
 
 
 def test_bootstrap_ci_point_is_ratio_of_means_and_covers_it():

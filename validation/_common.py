@@ -79,6 +79,15 @@ def first_step_relative(loss: np.ndarray, fraction: float) -> np.ndarray:
     return first
 
 
+def finite_mean(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Mean over `axis` of the finite entries (the seeds that learned); NaN where none is finite."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v)
+    counts = ok.sum(axis=axis)
+    totals = np.where(ok, v, 0.0).sum(axis=axis)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
+
+
 def bootstrap_ci(sample_a: np.ndarray, sample_b: np.ndarray | None = None, *, statistic: str = "mean",
                  level: float = 0.95, n_boot: int = 4000, seed: int = 0,
                  paired: bool = False) -> tuple[float, float, float]:

@@ -24,7 +24,7 @@ import numpy as np
 import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      first_step, first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
+                      finite_mean, first_step, first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
 from ._train import TrainSettings
 from .sparse_parity import ParityTask, mean_curves, train_parity
 
@@ -115,8 +115,7 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
 
     comp = measured["compositional"]
     lt = arrays["compositional"]["loss_times"]
-    mean_loss_t = tuple(float(lt[np.isfinite(lt[:, k]), k].mean()) if np.isfinite(lt[:, k]).any() else np.nan
-                        for k in range(3))
+    mean_loss_t = tuple(float(x) for x in finite_mean(lt, axis=0))
     mean_onset = np.array([c[0] for c in comp["onset_time"]])
     models = {}
     for label, gated in (("gated", True), ("ungated", False)):

@@ -17,7 +17,7 @@ import numpy as np
 import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      first_step, first_step_relative, fmt, model_times_or_nan, resource_learning_times,
+                      finite_mean, first_step, first_step_relative, fmt, model_times_or_nan, resource_learning_times,
                       try_fit_resource_times)
 from ._train import TrainSettings
 from .sparse_parity import ParityTask, mean_curves, train_parity
@@ -106,9 +106,7 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
     acc_times = np.array(acc_times)  # (n_p2, n_seeds, 2)
     loss_times = np.array(loss_times)
 
-    with np.errstate(all="ignore"):
-        counts = np.isfinite(loss_times).sum(axis=1)
-        mean_loss_t = np.where(counts > 0, np.nansum(loss_times, axis=1) / np.maximum(counts, 1), np.nan)
+    mean_loss_t = finite_mean(loss_times, axis=1)  # (n_p2, 2), over the seeds that reached the level
     fit_idx = [i for i, p in enumerate(p2s) if p in config.fit_p2]
     eta, n0, rms = try_fit_resource_times([TimesCase((1.0, p2s[i]), tuple(mean_loss_t[i]), config.loss_fraction)
                                        for i in fit_idx])

@@ -31,7 +31,7 @@ import torch
 import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
+                      finite_mean, first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
 from ._train import (TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups,
                      train)
 
@@ -169,12 +169,12 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
     domino = sk.DominoModel(config.frequencies, 1.0)
     dom_t = domino.learning_times(0.0)
     domino_rare_speedup = float(dom_t[1] / dom_t[0])
-    mean_t = [_finite_mean(times["nonmodular"][:, k]) for k in range(2)]
+    mean_t = finite_mean(times["nonmodular"]).tolist()
     eta, n0, rms = try_fit_resource_times([TimesCase(config.weights("nonmodular"), tuple(mean_t),
                                                      config.loss_fraction)])
     pred_rw = model_times_or_nan(config.weights("reweighted"), eta, n0, config.loss_fraction)
     pred_nm = model_times_or_nan(config.weights("nonmodular"), eta, n0, config.loss_fraction)
-    meas_rw = [_finite_mean(times["reweighted"][:, k]) for k in range(2)]
+    meas_rw = finite_mean(times["reweighted"]).tolist()
     if np.isfinite(eta):
         for label, w in (("nonmodular", config.weights("nonmodular")), ("reweighted", config.weights("reweighted"))):
             model = sk.ResourceModel(w, eta, n0, names=TASK_NAMES)
@@ -196,12 +196,6 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
                             "weights": {c: list(config.weights(c)) for c in CONDITIONS}}
     return ExperimentResult(NAME, "Modularity and loss reweighting", cfg, metrics, curves, arrays,
                             _markdown(config, metrics), ("modularity_times.png", "modularity_curves.png"))
-
-
-def _finite_mean(t: np.ndarray) -> float:
-    """Mean over seeds that learned the task (NaN if none did)."""
-    f = t[np.isfinite(t)]
-    return float(f.mean()) if f.size else float("nan")
 
 
 def _quantiles(t: np.ndarray) -> list[float]:
