@@ -222,6 +222,9 @@ def test_write_report_all_experiments(tmp_path):
     geo = metrics["geometry"]["metrics"]
     # fitting eta and N0 can only improve on the paper's parameter-free mapping
     assert geo["fitted_mapping"]["rmse"] <= geo["paper_mapping"]["rmse"] + 1e-9
+    # the quoted constant is the one the model used: eta = c lr sqrt(N)
+    paper = geo["paper_mapping"]
+    assert paper["eta"] == pytest.approx(paper["eta_constant"] * TINY_GEOM.lr * math.sqrt(TINY_GEOM.N), rel=1e-12)
     mod = metrics["modularity"]["metrics"]
     assert mod["speedups"]["modular_rare"][0] > 1.0
 

@@ -60,7 +60,7 @@ QUICK = GeometryConfig(N=400, steps=300, seeds=(0, 1))
 
 def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) -> ExperimentResult:
     from skillode._geometry import GeometryModel, simulate, zipf_frequencies
-    from skillode._mapping import fit_resource_mapping, resource_model_for
+    from skillode._mapping import PAPER_ETA_CONSTANT, fit_resource_mapping, resource_model_for
 
     p = zipf_frequencies(config.n_skills, config.zipf_alpha)
     model = GeometryModel(p, config.N, tasks="orthogonal", optimizer=config.optimizer, lr=config.lr)
@@ -79,7 +79,7 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
     rel = lambda a, b: [float((x - y) / y) if np.isfinite(x) and np.isfinite(y) else None  # noqa: E731
                         for x, y in zip(a, b)]
     metrics = {
-        "paper_mapping": {"eta": paper.eta, "eta_constant": 2.0, "N0": 0.0, "rmse": rmse_paper,
+        "paper_mapping": {"eta": paper.eta, "eta_constant": PAPER_ETA_CONSTANT, "N0": paper.N0, "rmse": rmse_paper,
                           "learning_time_relative_error": rel(t_paper, t_data)},
         "fitted_mapping": {"eta": mapping.eta, "eta_constant": mapping.eta_constant, "N0": mapping.N0,
                            "rmse": mapping.rmse, "max_abs_error": mapping.max_abs_error,
@@ -96,7 +96,8 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
         "",
         "| Resource model | eta (constant c) | N0 | rmse of per-skill loss | learning-time rel. errors |",
         "|---|---|---|---|---|",
-        f"| paper mapping, no free parameter | {paper.eta:.4g} (2) | 0 | {rmse_paper:.3g} | "
+        f"| paper mapping, no free parameter | {paper.eta:.4g} ({PAPER_ETA_CONSTANT:g}) | {paper.N0:g} | "
+        f"{rmse_paper:.3g} | "
         f"{_errors(metrics['paper_mapping'])} |",
         f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g}) | {mapping.N0:.3g} | {mapping.rmse:.3g} | "
         f"{_errors(metrics['fitted_mapping'])} |",
