@@ -20,8 +20,10 @@ Accuracy is mapped to a loss-equivalent, the fraction of the skill not yet learn
 
 with chance the accuracy of guessing (0.5 for a binary task, 0 by default); it is 1 at chance
 and 0 at perfect accuracy. Such data are compared with the model's loss in units of its
-initial loss, lhat = l / l(0) (l(0) = 1 for MSE, log 2 for CE), the same units used for losses
-when normalize=True (then each observed skill is also divided by its first value).
+initial loss, lhat = l / l(0) (l(0) = 1 for MSE, log 2 for CE). With normalize=True (losses in
+unknown units) every curve, observed or model, is divided by its value at its first time:
+lhat(t) = l(t - offset) / l(t_first - offset), so data logged from a step past 0 are compared
+in the same units.
 
 Parameters. eta and N0 are fitted as log eta, log N0 (positivity); the gate exponent as
 log(a - 1) (a >= 1); the time offset as is (the model runs on max(t - offset, 0)). Free
@@ -147,11 +149,6 @@ class FitConfig:
     seed: int = 0
     level: float = 0.95
 
-    @property
-    def compares_normalized(self) -> bool:
-        """True when model losses are divided by their initial value before comparison."""
-        return self.quantity == "accuracy" or self.normalize
-
 
 @dataclass(frozen=True)
 class _Param:
@@ -213,7 +210,11 @@ def _solver_method(config: FitConfig) -> str:
 
 
 def _model_loss(config: FitConfig, model: Any, times: np.ndarray, offset: float) -> np.ndarray:
-    """Model loss on max(times - offset, 0), in the compared units, shape (n_t, n)."""
+    """Model loss on max(times - offset, 0), in the compared units, shape (n_t, n).
+
+    accuracy: divided by l(0) (1 for MSE, log 2 for CE); normalize: divided by its value at
+    times[0], as to_loss divides the data by their first value.
+    """
     shifted = np.maximum(np.asarray(times, dtype=np.float64) - offset, 0.0)
     unique, inverse = np.unique(shifted, return_inverse=True)
     if _solver_method(config) == "exact":
@@ -222,8 +223,10 @@ def _model_loss(config: FitConfig, model: Any, times: np.ndarray, offset: float)
         # tight tolerances keep solver noise below the finite-difference steps of the Jacobian
         loss = solve(model, unique, method="ode", rtol=1e-9, atol=1e-12).curves.loss
     loss = loss[inverse.reshape(-1)]
-    if config.compares_normalized:
+    if config.quantity == "accuracy":
         loss = loss / (LOG2 if getattr(model, "loss", "mse") == "ce" else 1.0)
+    elif config.normalize:
+        loss = loss / loss[0]
     return loss
 
 
@@ -374,7 +377,8 @@ class FitResult:
 
     def predict(self, target: SkillCurves | Sequence[float] | np.ndarray | None = None,
                 times: Sequence[float] | np.ndarray | None = None, *, setting: int = 0) -> SkillCurves:
-        """The fitted model's curves, in the units the fit compared (see to_loss).
+        """The fitted model's curves, in the units the fit compared (see to_loss; with
+        normalize=True each curve is divided by its value at the first of the times).
 
         target: SkillCurves (its frequencies, names and times; a setting of the fit when its
         frequencies are unknown), frequencies of shape (n,) (then times is required), or None

@@ -357,3 +357,19 @@ def test_bad_model_arguments_fail_before_the_optimiser_runs(monkeypatch, kwargs,
     data = noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.0, seed=1)
     with pytest.raises(ValueError, match=match):
         sk.fit(data, "resource", **{"n_bootstrap": 0, **kwargs})
+
+
+def test_normalize_with_data_logged_from_a_later_step():
+    # logging starts at step 100: the data are divided by l(100), so must the model be
+    model = sk.ResourceModel([0.5, 0.3, 0.2], 0.01, 0.2)
+    t = np.linspace(100.0, 800.0, 36)
+    loss = sk.solve(model, t).curves.loss
+    res = sk.fit(sk.SkillCurves(t, 3.0 * loss, frequencies=model.p), "resource", normalize=True, n_bootstrap=0)
+    # before: eta 0.0062, N0 0.024, rmse 0.06 (the model was divided by l(0) = 1)
+    assert res.estimates["eta"] == pytest.approx(0.01, rel=1e-6)
+    assert res.estimates["N0"] == pytest.approx(0.2, rel=1e-6)
+    assert np.allclose(res.fitted[0].loss, loss / loss[0], rtol=0, atol=1e-9)
+    # a held-out setting logged from step 100 as well is predicted in the same units
+    other = sk.ResourceModel([0.2, 0.5, 0.3], 0.01, 0.2)
+    held = sk.solve(other, t).curves
+    assert sk.prediction_error(res, sk.SkillCurves(t, 5.0 * held.loss, frequencies=other.p)).max_abs < 1e-6
