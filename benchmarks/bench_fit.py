@@ -14,11 +14,6 @@ import pytest
 import skillode as sk
 
 
-def power_law(n: int, alpha: float = 1.5) -> np.ndarray:
-    p = np.arange(1, n + 1, dtype=float) ** -alpha
-    return p / p.sum()
-
-
 def noisy(model, times, sigma: float, seed: int, method: str = "exact") -> sk.SkillCurves:
     clean = sk.solve(model, times, method=method).curves
     rng = np.random.default_rng(seed)
@@ -38,7 +33,7 @@ def best_of(fn, repeats: int = 3):
 def run() -> dict:
     figures: dict[str, float] = {}
     t = np.linspace(0, 3000, 200)
-    data10 = noisy(sk.ResourceModel(power_law(10), 0.01, 0.05), t, 0.01, seed=0)
+    data10 = noisy(sk.ResourceModel(sk.zipf_frequencies(10, 1.5), 0.01, 0.05), t, 0.01, seed=0)
     secs, res = best_of(lambda: sk.fit(data10, "resource", n_bootstrap=0))
     figures["fit_resource_10skills_200times_s"] = secs
     print(f"resource fit, 10 skills x 200 times: {secs:.3f} s  (eta {res.estimates['eta']:.5g} vs 0.01, "
@@ -51,7 +46,7 @@ def run() -> dict:
     figures["compare_3models_10skills_s"] = secs
     print(f"compare resource/domino/parallel, 10 skills: {secs:.3f} s  (ranking {', '.join(cmp.ranking)})")
 
-    data100 = noisy(sk.ResourceModel(power_law(100), 0.03, 0.01), np.linspace(0, 5000, 300), 0.01, seed=1)
+    data100 = noisy(sk.ResourceModel(sk.zipf_frequencies(100, 1.5), 0.03, 0.01), np.linspace(0, 5000, 300), 0.01, seed=1)
     secs, res = best_of(lambda: sk.fit(data100, "resource", n_bootstrap=0), 1)
     figures["fit_resource_100skills_300times_s"] = secs
     print(f"resource fit, 100 skills x 300 times: {secs:.3f} s  (eta {res.estimates['eta']:.5g} vs 0.03, "
