@@ -79,6 +79,8 @@ def ce_logit_and_pull(p_tau: np.ndarray | float) -> tuple[np.ndarray, np.ndarray
 
 def ce_tau_at_loss(p_freq: np.ndarray | float, loss: float) -> np.ndarray:
     """tau at which a CE skill of frequency p reaches `loss` (0 < loss < log 2): (z + e^z - 1)/p."""
+    if not 0.0 < loss < math.log(2.0):
+        raise ValueError(f"loss must lie in (0, log 2) for a CE skill starting at logit 0, got {loss}")
     z_at = -math.log(math.expm1(loss))  # inverse of log(1 + e^-z), via expm1 for small losses
     return _ce_tau_at_logit(np.asarray(p_freq, dtype=np.float64), z_at)
 
@@ -107,6 +109,8 @@ def mse_learning_times(p_freq: np.ndarray, eps_value: float, eta_value: float, N
 
         t_i = (sum_k (1 - eps^(p_k / p_i)) + N0 ln(1/eps) / p_i) / eta.
     """
+    if not 0.0 < eps_value < 1.0:
+        raise ValueError(f"eps must lie in (0, 1) for MSE skills starting at loss 1, got {eps_value}")
     p_arr = np.asarray(p_freq, dtype=np.float64)
     tau_i = mse_tau_at_loss(p_arr, eps_value)
     return mse_time_of_tau(p_arr, tau_i, eta_value, N0_value)
@@ -225,6 +229,8 @@ def chinchilla_optimum(budget: float, E: float, A: float, B: float, a: float, b:
     for name, value in (("budget", budget), ("A", A), ("B", B), ("a", a), ("b", b)):
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be positive and finite, got {value}")
+    if not (math.isfinite(E) and E >= 0):
+        raise ValueError(f"E must be non-negative and finite, got {E}")
     n_opt, s_opt, l_opt = _chinchilla(budget, E, A, B, a, b)
     return float(n_opt), float(s_opt), float(l_opt)
 
@@ -283,6 +289,12 @@ def zipf_loss_of_time_finite(
 
         hi = 1.0
         while excess(hi) < 0:
+            # excess is concave in tau: once it falls as tau grows, no larger tau reaches the target
+            if excess(2.0 * hi) <= excess(hi):
+                raise ValueError(
+                    f"t_value: eta t = {target:.6g} lies beyond the range of the finite-n correction "
+                    f"for n = {n} skills (it needs A tau n^-alpha << 1, i.e. eta t well below n)"
+                )
             hi *= 2.0
         taus[i] = brentq(excess, 0.0, hi, xtol=1e-14 * hi, rtol=1e-14)
     return (_zipf_loss_of_tau(taus, a, amp) - tail).reshape(t_arr.shape)
