@@ -77,7 +77,7 @@ def run(args) -> int:
     meta = {
         "command": "solve",
         "model": model.config(),
-        "solver": {"method": solution.method, "success": solution.success, "message": solution.message},
+        "solver": {"method": solution.method, "message": solution.message},
         "steps": args.steps,
         "threshold": args.threshold,
         "learning_times": times,

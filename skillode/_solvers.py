@@ -27,8 +27,7 @@ class Solution:
     Attributes:
         curves: the per-skill loss as SkillCurves.
         method: "exact", "ode" or "map".
-        success: False when the solver stopped early (message says why).
-        message: the solver's status message.
+        message: the solver's status message (a solver that fails raises instead of returning).
         state: shape (n_t, n), the raw state (losses for MSE, logits for CE).
         tau: shape (n_t,), the intrinsic time of the exact solution (l_k = exp(-p_k tau)), or None.
         nfev: right-hand-side evaluations (ode), iterations (map), 0 (exact).
@@ -36,7 +35,6 @@ class Solution:
 
     curves: SkillCurves
     method: str
-    success: bool
     message: str
     state: np.ndarray
     tau: np.ndarray | None = None
@@ -115,7 +113,7 @@ def _curves(model: Any, t: np.ndarray, loss: np.ndarray, method: str, extra: dic
 
 def _solve_closed_form(model: DominoModel | ParallelModel, t: np.ndarray) -> Solution:
     loss = model.loss(t)
-    return Solution(_curves(model, t, loss, "exact"), "exact", True, "closed form", loss,
+    return Solution(_curves(model, t, loss, "exact"), "exact", "closed form", loss,
                     _learning_time=model.learning_times)
 
 
@@ -231,7 +229,7 @@ def _solve_exact(model: ResourceModel, t: np.ndarray, rtol: float) -> Solution:
         return (prog + model.N0 * tau_k) / model.eta
 
     curves = _curves(model, t, loss, "exact")
-    return Solution(curves, "exact", True, "closed form (C = I)", state, tau, 0, learning_time)
+    return Solution(curves, "exact", "closed form (C = I)", state, tau, 0, learning_time)
 
 
 # --------------------------------------------------------------------------------- ode
@@ -269,7 +267,7 @@ def _solve_ode(model: ResourceModel, t: np.ndarray, rtol: float, atol: float, od
         kwargs["jac"] = model.jacobian
     if t_end == 0.0:
         state = np.tile(x0, (t.size, 1))
-        return Solution(_curves(model, t, model.state_to_loss(state), "ode"), "ode", True,
+        return Solution(_curves(model, t, model.state_to_loss(state), "ode"), "ode",
                         "nothing to integrate", state)
     sol = solve_ivp(model.vector_field, (0.0, t_end), x0, method=ode_method, t_eval=None,
                     dense_output=True, events=events, rtol=rtol, atol=atol, **kwargs)
@@ -281,7 +279,7 @@ def _solve_ode(model: ResourceModel, t: np.ndarray, rtol: float, atol: float, od
     state[inside] = sol.sol(t[inside]).T
     final = sol.y[:, -1].copy()
     if sol.status == 1:  # the horizon event: every learnable skill is at zero loss
-        final[final > 0] = np.where(_gate_open(model, final)[final > 0], 0.0, final[final > 0])
+        final[(final > 0) & _gate_open(model, final)] = 0.0
         state[~inside] = final
     message = sol.message if sol.status == 0 else f"all learnable skills reached zero loss at t = {t_stop:.6g}"
     if model.loss == "mse":
@@ -292,7 +290,7 @@ def _solve_ode(model: ResourceModel, t: np.ndarray, rtol: float, atol: float, od
         return _dense_crossings(model, sol, thr, t_stop)
 
     curves = _curves(model, t, loss, "ode", {"ode_method": ode_method, "rtol": rtol, "atol": atol})
-    return Solution(curves, "ode", True, message, state, None, int(sol.nfev), learning_time)
+    return Solution(curves, "ode", message, state, None, int(sol.nfev), learning_time)
 
 
 def _gate_open(model: ResourceModel, x: np.ndarray) -> np.ndarray:
@@ -348,4 +346,4 @@ def _solve_map(model: ResourceModel, t: np.ndarray) -> Solution:
             if clip:
                 np.maximum(x, 0.0, out=x)
     loss = model.state_to_loss(state)
-    return Solution(_curves(model, t, loss, "map"), "map", True, f"{n_steps} steps", state, None, n_steps)
+    return Solution(_curves(model, t, loss, "map"), "map", f"{n_steps} steps", state, None, n_steps)
