@@ -938,6 +938,9 @@ def compare(
     if not models:
         raise ValueError("models must name at least one model")
     free = dict(free or {})
+    unknown = sorted(set(free) - set(MODELS))
+    if unknown:
+        raise ValueError(f"free names unknown models {unknown}; its keys must be among {list(MODELS)}")
     results: dict[str, FitResult] = {}
     for name in models:
         kwargs = dict(fit_kwargs)

@@ -315,7 +315,14 @@ def fit_power_law(x: Any, y: Any, *, level: float = 0.95, x_range: tuple[float, 
     level = as_scalar(level, "level", positive=True)
     if level >= 1:
         raise ValueError(f"level must lie in (0, 1), got {level}")
-    keep = np.ones(x.size, dtype=bool) if x_range is None else (x >= x_range[0]) & (x <= x_range[1])
+    if x_range is not None:
+        try:
+            low, high = (float(v) for v in x_range)
+        except (TypeError, ValueError):
+            raise ValueError(f"x_range must be a (low, high) pair of numbers, got {x_range!r}") from None
+        if not low <= high:
+            raise ValueError(f"x_range must have low <= high, got {x_range!r}")
+    keep = np.ones(x.size, dtype=bool) if x_range is None else (x >= low) & (x <= high)
     xx = np.repeat(x[keep], y.shape[1])
     yy = y[keep].reshape(-1)
     ok = np.isfinite(yy) & (yy > 0) & (xx > 0)

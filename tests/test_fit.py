@@ -373,3 +373,9 @@ def test_normalize_with_data_logged_from_a_later_step():
     other = sk.ResourceModel([0.2, 0.5, 0.3], 0.01, 0.2)
     held = sk.solve(other, t).curves
     assert sk.prediction_error(res, sk.SkillCurves(t, 5.0 * held.loss, frequencies=other.p)).max_abs < 1e-6
+
+
+def test_compare_rejects_free_for_unknown_models():
+    curves = sk.solve(sk.ResourceModel([1.0, 0.2], 0.05, 0.1), steps=200).curves
+    with pytest.raises(ValueError, match="free names unknown models"):
+        sk.compare(curves, free={"resorce": ["eta"]})

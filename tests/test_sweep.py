@@ -207,3 +207,11 @@ def test_chinchilla_bad_level_and_start_name_themselves():
                           ({"x0": {"a": 7.0}}, r"x0\['a'\] must lie"), ({"x0": {"c": 1.0}}, "'c' is not a parameter")):
         with pytest.raises(ValueError, match=match):
             fit_chinchilla(N, S, L, **kwargs)
+
+
+def test_fit_power_law_rejects_a_malformed_x_range():
+    x = np.arange(1.0, 11.0)
+    with pytest.raises(ValueError, match="x_range must be a"):
+        fit_power_law(x, x**-1.0, x_range=(2.0,))
+    with pytest.raises(ValueError, match="low <= high"):
+        fit_power_law(x, x**-1.0, x_range=(8.0, 2.0))

@@ -276,3 +276,8 @@ def test_full_modularity_speeds_up_the_rare_task():
     s = res.metrics["speedups"]
     assert s["modular_rare"][1] > 1.5 and s["reweighted_rare"][1] > 1.5  # CI lower bounds
     assert res.metrics["measured"]["nonmodular"]["t2_over_t1"][0] > 2.0
+
+
+def test_bootstrap_ci_rejects_an_unknown_statistic():
+    with pytest.raises(ValueError, match="statistic must be 'mean' or 'median'"):
+        bootstrap_ci([1.0, 2.0, 3.0], statistic="meen")

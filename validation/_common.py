@@ -100,6 +100,8 @@ def bootstrap_ci(sample_a: np.ndarray, sample_b: np.ndarray | None = None, *, st
     runs where both are finite are kept, and runs are resampled as pairs, so the ratio and its
     interval keep the correlation between a[i] and b[i].
     """
+    if statistic not in ("mean", "median"):
+        raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
     a = np.asarray(sample_a, dtype=np.float64)
     b = None if sample_b is None else np.asarray(sample_b, dtype=np.float64)
     if paired:
