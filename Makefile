@@ -23,7 +23,7 @@ test-all: $(STAMP)
 	$(PY) -m pytest -q -m ''
 
 bench: $(STAMP)
-	$(PY) -m pytest -q -m benchmark benchmarks -s
+	$(PY) -m pytest -q -m benchmark -s benchmarks/bench_*.py
 
 clean:
 	rm -rf $(VENV) out
