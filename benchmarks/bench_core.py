@@ -16,11 +16,6 @@ import skillode as sk
 ETA = 2 * 3e-4 * np.sqrt(1000)
 
 
-def power_law(n: int, alpha: float = 2.0) -> np.ndarray:
-    p = np.arange(1, n + 1, dtype=float) ** -alpha
-    return p / p.sum()
-
-
 def best_of(fn, repeats: int = 3) -> float:
     best = np.inf
     for _ in range(repeats):
@@ -46,12 +41,12 @@ def python_loop(p: list[float], eta: float, N0: float, steps: int) -> list[list[
 
 def run() -> dict:
     figures = {}
-    p10k = power_law(10_000)
+    p10k = sk.zipf_frequencies(10_000, 2.0)
     times = np.linspace(0, 5e5, 1000)
     model = sk.ResourceModel(p10k, ETA, 0.003)
     figures["exact_10k_skills_1k_times_s"] = best_of(lambda: sk.solve(model, times, method="exact"))
 
-    p1k = power_law(1000)
+    p1k = sk.zipf_frequencies(1000, 2.0)
     model = sk.ResourceModel(p1k, ETA, 0.003)
     figures["ode_1k_skills_3k_steps_s"] = best_of(lambda: sk.solve(model, steps=3000, method="ode"))
     figures["map_1k_skills_3k_steps_s"] = best_of(lambda: sk.solve(model, steps=3000, method="map"))

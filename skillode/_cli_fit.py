@@ -17,14 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ._curves import SkillCurves, _jsonable
+from ._cli_solve import _float_list
 from ._fit import CRITERIA, MODELS, QUANTITIES, Comparison, compare, load_curves, prediction_error
-
-
-def _float_list(text: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
 def _name_list(text: str) -> list[str]:

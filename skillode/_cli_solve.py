@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._curves import _jsonable
+from ._geometry import zipf_frequencies
 from ._limits import DominoModel, ParallelModel
 from ._resource import ResourceModel
 from ._solvers import METHODS, solve
@@ -50,8 +51,7 @@ def _frequencies(args) -> np.ndarray:
         return np.asarray(args.p, dtype=np.float64)
     if args.n < 1:
         raise ValueError(f"--n must be a positive integer, got {args.n}")
-    p = np.arange(1, args.n + 1, dtype=np.float64) ** -args.power_law
-    return p / p.sum()
+    return zipf_frequencies(args.n, args.power_law)
 
 
 def run(args) -> int:
