@@ -5,8 +5,11 @@ or:           .venv/bin/python -m pytest benchmarks/bench_geometry.py -m benchma
 
 Figures printed:
   1. The paper's Fig 6 run (N = 1000, 10 Zipf(2) skills, SignGD lr 3e-4, batch 1024, 3000 steps):
-     skillode.simulate vs a per-step loop that draws the B task indices and materialises the
-     (B, N) matrix of their task vectors (numpy and torch versions; the faster is the baseline).
+     skillode.simulate (backend "auto", which picks the compiled loop here, and "torch") vs a
+     per-step loop that draws the B task indices and materialises the (B, N) matrix of their task
+     vectors (numpy and torch versions; the faster one's best of two is the baseline).
+  (--backends) microseconds per step of the numba and torch backends over typical shapes, and
+     which one backend="auto" picks.
   2. (--sweep) the scaling sweep 4 alphas x 20 N x 4 seeds x 20,000 steps, n = 1000, with its
      wall time and peak resident memory.
 """
@@ -59,32 +62,77 @@ def explicit_loop_torch(T: np.ndarray, p: np.ndarray, lr: float, batch: int, ste
 
 
 def bench_fig6(repeats: int = 3) -> dict:
+    """Best-of-`repeats` times of the Fig 6 run: simulate (auto = compiled loop; torch) vs the loops."""
     p = zipf_frequencies(FIG6["n"], FIG6["alpha"])
     model = GeometryModel(p, FIG6["N"], tasks="orthogonal", lr=FIG6["lr"], batch=FIG6["batch"], task_seed=0)
     T = model.task_vectors()
-    simulate(model, 50)  # warm-up (thread pools, allocator)
-    fast = min(simulate(model, FIG6["steps"], seeds=s).seconds for s in range(repeats))
+    fast = {}
+    for backend in ("auto", "torch"):
+        simulate(model, 50, backend=backend)  # warm-up: compilation (or cache load), thread pools
+        fast[backend] = min(simulate(model, FIG6["steps"], seeds=s, backend=backend).seconds
+                            for s in range(repeats))
     timings = {}
     finals = {}
     for name, fn in (("numpy", explicit_loop_numpy), ("torch", explicit_loop_torch)):
-        start = time.perf_counter()
-        finals[name] = fn(T, model.weights, FIG6["lr"], FIG6["batch"], FIG6["steps"], 0)
-        timings[name] = time.perf_counter() - start
+        best = np.inf
+        for _ in range(2):  # the baseline's best time: the least flattering speed-up
+            start = time.perf_counter()
+            finals[name] = fn(T, model.weights, FIG6["lr"], FIG6["batch"], FIG6["steps"], 0)
+            best = min(best, time.perf_counter() - start)
+        timings[name] = best
     res = simulate(model, FIG6["steps"], seeds=0)
     base = min(timings.values())
     # Same dynamics, different random streams: compare the frequency-weighted final loss.
     w = model.weights
     out = {
-        "fast_s": fast,
+        "backend": res.curves[0].metadata["backend"],
+        "fast_s": fast["auto"],
+        "torch_backend_s": fast["torch"],
         "explicit_numpy_s": timings["numpy"],
         "explicit_torch_s": timings["torch"],
-        "speedup": base / fast,
+        "speedup": base / fast["auto"],
+        "speedup_torch_backend": base / fast["torch"],
         "final_total_loss_fast": float(res.curves[0].loss[-1] @ w),
         "final_total_loss_explicit": float(finals["numpy"] @ w),
     }
-    batched = simulate(model, FIG6["steps"], seeds=list(range(32)))
-    out["batched_32_seeds_s"] = batched.seconds
+    for backend in ("auto", "torch"):
+        batched = simulate(model, FIG6["steps"], seeds=list(range(32)), backend=backend)
+        out[f"batched_32_seeds_{backend}_s"] = batched.seconds
     return out
+
+
+BACKEND_CASES = (  # (runs, n skills, N, task kind): the shapes the package's own studies use
+    (1, 10, 1000, "orthogonal"),     # Fig 6, one seed
+    (32, 10, 1000, "orthogonal"),    # Fig 6, 32 seeds
+    (20, 2, 1000, "orthogonal"),     # two-skill ratio sweep
+    (4, 100, 1000, "orthogonal"),
+    (16, 100, 1000, "orthogonal"),
+    (16, 1000, 10, "gaussian"),      # scaling-sweep points (alphas x seeds), small N
+    (16, 1000, 30, "gaussian"),
+    (16, 1000, 100, "gaussian"),
+    (1, 1000, 1000, "gaussian"),
+    (16, 1000, 1000, "gaussian"),
+)
+
+
+def bench_backends(budget_flops: float = 2e8) -> list[dict]:
+    """Microseconds per step of each backend over BACKEND_CASES, and what backend="auto" picks."""
+    rows = []
+    for runs, n, N, tasks in BACKEND_CASES:
+        model = GeometryModel(zipf_frequencies(n, 1.5), N, tasks=tasks, lr=1e-3, task_seed=0)
+        steps = int(min(3000, max(20, budget_flops / (2 * runs * n * N))))
+        row = {"runs": runs, "n": n, "N": N, "work": runs * n * N, "steps": steps}
+        for backend in ("numba", "torch", "auto"):
+            simulate(model, 3, seeds=list(range(runs)), backend=backend, device="cpu")
+            res = simulate(model, steps, seeds=list(range(runs)), backend=backend, device="cpu", record=[0, steps])
+            row[f"{backend}_us"] = res.seconds / steps * 1e6
+            if backend == "auto":
+                row["auto_picks"] = res.curves[0].metadata["backend"]
+        rows.append(row)
+        print(f"runs={runs:3d} n={n:5d} N={N:5d} work={runs * n * N:9d}: numba {row['numba_us']:8.1f} us/step, "
+              f"torch {row['torch_us']:8.1f} us/step, auto -> {row['auto_picks']} "
+              f"({row['auto_us'] / min(row['numba_us'], row['torch_us']):.2f}x the faster)", flush=True)
+    return rows
 
 
 def bench_sweep(n_alphas: int = 4, n_N: int = 20, n_seeds: int = 4, steps: int = 20_000, jobs: int = 2) -> dict:
@@ -149,9 +197,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", action="store_true", help="also time the 4 x 20 x 4 x 20,000-step sweep")
     parser.add_argument("--mapping", action="store_true", help="print the Resource-mapping figures instead")
+    parser.add_argument("--backends", action="store_true", help="print the numba/torch crossover table instead")
     args = parser.parse_args()
     if args.mapping:
         mapping_figures()
+        sys.exit(0)
+    if args.backends:
+        bench_backends()
         sys.exit(0)
     print("fig6:", bench_fig6())
     if args.sweep:

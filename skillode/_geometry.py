@@ -44,6 +44,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _geometry_kernel
 from ._checks import as_frequencies, as_names, as_scalar, choice
 from ._curves import SkillCurves
 
@@ -51,6 +52,10 @@ OPTIMIZERS = ("signgd", "adam", "sgd", "lion", "ademamix")
 TASK_KINDS = ("orthogonal", "gaussian", "basis")
 LOSSES = ("mse", "ce")
 SMALL_WORK = 2**22  # runs x n x N below which one CPU thread is fastest
+# backend="auto" picks the compiled CPU loop up to this runs x n x D (a single run, which torch
+# cannot batch, up to NUMBA_MAX_WORK_SINGLE); benchmarks/bench_geometry.py --backends measures it.
+NUMBA_MAX_WORK = 2**19
+NUMBA_MAX_WORK_SINGLE = 2**21
 DEFAULT_BETAS = {
     "signgd": (),
     "sgd": (),
@@ -302,6 +307,7 @@ def simulate(
     dtype: str = "float64",
     chunk: int = 256,
     threads: int | None = None,
+    backend: str = "auto",
     progress: bool = False,
 ) -> GeometryResult:
     """Simulate every (model, seed) pair for `steps` optimizer updates, batched.
@@ -321,9 +327,13 @@ def simulate(
         threads: torch CPU threads; None picks 1 for small per-step work (runs x n x N below
             2^22), where thread hand-offs cost more than the arithmetic (up to 100x on a busy
             machine), and torch's default otherwise. Restored afterwards.
+        backend: "torch" (batched tensor operations, CPU or GPU), "numba" (a compiled CPU loop,
+            one run after another; no per-operation overhead) or "auto": numba on the CPU for
+            groups whose per-step work is small enough that torch's fixed cost per operation
+            dominates (see NUMBA_MAX_WORK), torch otherwise. Both give the same numbers to
+            rounding, from the same random streams.
         progress: show a tqdm progress bar.
     """
-    torch = _torch()
     model_list = [models] if isinstance(models, GeometryModel) else list(models)
     if not model_list or not all(isinstance(m, GeometryModel) for m in model_list):
         raise ValueError("models must be a GeometryModel or a non-empty sequence of GeometryModel")
@@ -342,15 +352,26 @@ def simulate(
         if rec[0] < 0 or rec[-1] > steps or np.any(np.diff(rec) <= 0):
             raise ValueError(f"record must be strictly increasing steps within [0, {steps}]")
     dtype_name = choice(dtype, "dtype", ("float64", "float32"))
-    tdtype = torch.float64 if dtype_name == "float64" else torch.float32
-    dev = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    backend = choice(backend, "backend", ("auto", "torch", "numba"))
+    if backend == "numba" and not _geometry_kernel.available():
+        raise ImportError("backend='numba' needs numba (pip install numba)")
+    if device is not None and str(device) != "cpu" and backend == "numba":
+        raise ValueError(f"backend='numba' runs on the CPU; got device={device!r}")
     chunk = _as_count(chunk, "chunk")
 
     runs = [(m, s) for m in model_list for s in seed_list]
     groups: dict[tuple, list[int]] = {}
     for i, (m, _) in enumerate(runs):
-        key = (m.n_skills, m.N, m.loss, m.optimizer, m.batch, m.tasks == "basis", m.noise > 0)
-        groups.setdefault(key, []).append(i)
+        groups.setdefault(_group_key(m), []).append(i)
+    plans = {key: _backend_for(backend, device, len(idx), key[0], key[0] if key[5] else key[1])
+             for key, idx in groups.items()}
+    torch = _torch() if "torch" in plans.values() or any(k[6] for k in groups) else None
+    dev_name = "cpu"
+    if torch is not None:
+        dev = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        tdtype = torch.float64 if dtype_name == "float64" else torch.float32
+        if any(b == "torch" for b in plans.values()):
+            dev_name = str(dev)
     start = time.perf_counter()
     losses: list[np.ndarray | None] = [None] * len(runs)
     bar = None
@@ -362,19 +383,25 @@ def simulate(
     # ~100x slower; flushing them to zero changes losses only below 1e-308.
     if threads is not None:
         threads = _as_count(threads, "threads")
-    default_threads = torch.get_num_threads()
-    flushed = torch.set_flush_denormal(True)  # returns whether the CPU supports it; torch has no getter
+    # torch's switch sets this thread's CPU flags, so it covers the numba kernel as well.
+    default_threads = torch.get_num_threads() if torch is not None else None
+    flushed = torch.set_flush_denormal(True) if torch is not None else False  # torch has no getter
     try:
-        with torch.inference_mode():
-            for key, idx in groups.items():
+        for key, idx in groups.items():
+            group = [runs[i] for i in idx]
+            if plans[key] == "numba":
+                out = _run_group_numba(group, steps, rec, dtype_name, chunk, bar)
+            else:
                 n, N, basis = key[0], key[1], key[5]
                 work = len(idx) * n * (n if basis else N)
                 torch.set_num_threads(threads or (1 if work < SMALL_WORK else default_threads))
-                out = _run_group([runs[i] for i in idx], steps, rec, dev, tdtype, chunk, bar)
-                for j, i in enumerate(idx):
-                    losses[i] = out[j]
+                with torch.inference_mode():
+                    out = _run_group(group, steps, rec, dev, tdtype, chunk, bar)
+            for j, i in enumerate(idx):
+                losses[i] = out[j]
     finally:
-        torch.set_num_threads(default_threads)
+        if torch is not None:
+            torch.set_num_threads(default_threads)
         if flushed:  # back to torch's default
             torch.set_flush_denormal(False)
         if bar is not None:
@@ -389,10 +416,128 @@ def simulate(
             "task_seed": m._task_seed_for(s),
             "steps": steps,
             "dtype": dtype_name,
-            "device": str(dev),
+            "device": dev_name if plans[_group_key(m)] == "torch" else "cpu",
+            "backend": plans[_group_key(m)],
         }
         curves.append(SkillCurves(rec.astype(np.float64), loss, m.names, m.p, meta))
     return GeometryResult(tuple(curves), tuple(m for m, _ in runs), tuple(s for _, s in runs), rec.copy(), seconds)
+
+
+def _group_key(m: GeometryModel) -> tuple:
+    """Runs with equal keys advance together (same shapes, loss, optimizer, batch size, task kind)."""
+    return (m.n_skills, m.N, m.loss, m.optimizer, m.batch, m.tasks == "basis", m.noise > 0)
+
+
+def _backend_for(backend: str, device: str | None, runs: int, n: int, D: int) -> str:
+    """The backend of one group: the compiled loop when torch's per-operation cost would dominate.
+
+    A torch step costs ~10 operations of ~5-10 us each on the CPU, whatever the size; the compiled
+    loop costs ~2 runs x n x D multiply-adds but, unlike torch's batched matrix products, reads each
+    run's task matrix on its own, so large batches of runs go to torch.
+    """
+    if backend != "auto":
+        return backend
+    # Small groups run on the CPU even where a GPU is present: a kernel launch costs more than their step.
+    on_cpu = device is None or str(device) == "cpu"
+    limit = NUMBA_MAX_WORK_SINGLE if runs == 1 else NUMBA_MAX_WORK
+    if on_cpu and _geometry_kernel.available() and runs * n * D <= limit:
+        return "numba"
+    return "torch"
+
+
+def _task_matrices(runs) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct task matrices of a group's runs and, per run, the index of its matrix."""
+    keys: dict[tuple, int] = {}
+    mats: list[np.ndarray] = []
+    t_index = np.empty(len(runs), dtype=np.int64)
+    for r, (m, s) in enumerate(runs):
+        key = ("given", id(m._given_tasks)) if m.tasks == "given" else (m.tasks, m._task_seed_for(s))
+        if key not in keys:
+            keys[key] = len(mats)
+            mats.append(m.task_vectors(s))
+        t_index[r] = keys[key]
+    return mats, t_index
+
+
+def _count_streams(runs) -> list[np.random.Generator]:
+    return [np.random.default_rng(_spawn_seed(s, 1)) for _, s in runs]
+
+
+def _noise_streams(runs, torch, device):
+    return [torch.Generator(device=device).manual_seed(_spawn_seed(s, 2)) for _, s in runs]
+
+
+def _count_fractions(count_rngs, probs, batch: int, this: int) -> np.ndarray:
+    """Per-step sample fractions counts / B, shape (this, R, n), from each run's own stream."""
+    counts = np.stack([rng.multinomial(batch, pr, size=this) for rng, pr in zip(count_rngs, probs)], axis=1)
+    return counts / float(batch)
+
+
+def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
+    """The compiled-loop twin of _run_group (same streams, same update order); loss (n_rec, n) per run."""
+    R = len(runs)
+    m0 = runs[0][0]
+    n, N = m0.n_skills, m0.N
+    basis = m0.tasks == "basis"
+    D = n if basis else N
+    dt = np.float64 if dtype_name == "float64" else np.float32
+    if basis:
+        T, t_index = np.zeros((1, 1, 1), dtype=dt), np.zeros(R, dtype=np.int64)
+    else:
+        mats, t_index = _task_matrices(runs)
+        T = np.stack(mats)
+    transposed = not basis and D < n
+    T = np.ascontiguousarray(T.transpose(0, 2, 1) if transposed else T, dtype=dt)
+
+    def per_run(values):
+        return np.ascontiguousarray(values, dtype=dt)
+
+    lr = per_run([m.lr for m, _ in runs])
+    betas = [per_run([(m.betas + (0.0, 0.0, 0.0))[i] for m, _ in runs]) for i in range(3)]
+    eps = per_run([m.eps for m, _ in runs])
+    amix = per_run([m.ademamix_alpha for m, _ in runs])
+    opt = _geometry_kernel.OPTIMIZER_CODES[m0.optimizer]
+    W = per_run(np.stack([m.weights for m, _ in runs]))
+    X = np.zeros((R, D), dtype=dt)
+    moments = [np.zeros((R, D) if used else (R, 0), dtype=dt)
+               for used in (opt >= 2, opt >= 3, opt == 4)]
+    S, G = np.empty(n, dtype=dt), np.empty(D, dtype=dt)
+    batch = m0.batch
+    count_rngs = _count_streams(runs) if batch is not None else None
+    probs = [m.weights for m, _ in runs]
+    noise = np.array([m.noise for m, _ in runs], dtype=dt).reshape(1, R, 1)
+    noise_gens = None
+    if np.any(noise > 0):
+        torch = _torch()
+        noise_gens = _noise_streams(runs, torch, torch.device("cpu"))
+    no_counts = np.empty((0, R, n), dtype=dt)
+    no_noise = np.empty((0, R, D), dtype=dt)
+    advance, skills = _geometry_kernel.kernels()
+    rec_row = np.full(steps + 1, -1, dtype=np.int64)
+    rec_row[rec] = np.arange(len(rec))
+    out = np.empty((len(rec), R, n), dtype=dt)
+    k = 0
+    while k < steps:
+        this = min(chunk, steps - k)
+        Wc = no_counts if batch is None else _count_fractions(count_rngs, probs, batch, this).astype(dt)
+        Zc = no_noise
+        if noise_gens is not None:
+            torch = _torch()
+            Zc = np.empty((this, R, D), dtype=dt)
+            tdt = torch.float64 if dt is np.float64 else torch.float32
+            for r in range(R):
+                Zc[:, r] = torch.randn(this, D, dtype=tdt, generator=noise_gens[r]).numpy()
+            Zc *= noise
+        advance(X, *moments, S, G, T, t_index, basis, transposed, Wc, W, Zc, lr, *betas, eps, amix,
+                                 opt, m0.loss == "mse", k, this, rec_row[k:k + this], out)
+        k += this
+        if bar is not None:
+            bar.update(this)
+    if rec_row[steps] >= 0:
+        out[rec_row[steps]] = skills(X, T, t_index, basis, transposed, n)
+    S_rec = out.astype(np.float64)
+    loss = (1.0 - S_rec) ** 2 if m0.loss == "mse" else np.logaddexp(0.0, -S_rec)
+    return [loss[:, r] for r in range(R)]
 
 
 def _spawn_seed(seed: int, stream: int) -> int:
@@ -421,14 +566,7 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
     shared = None
     Tb = None
     if not basis:
-        keys, mats = {}, []
-        t_index = np.empty(R, dtype=np.int64)
-        for r, (m, s) in enumerate(runs):
-            key = ("given", id(m._given_tasks)) if m.tasks == "given" else (m.tasks, m._task_seed_for(s))
-            if key not in keys:
-                keys[key] = len(mats)
-                mats.append(m.task_vectors(s))
-            t_index[r] = keys[key]
+        mats, t_index = _task_matrices(runs)
         U = len(mats)
         counts = np.bincount(t_index, minlength=U)
         if U == 1:
@@ -485,13 +623,9 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
     M2 = torch.zeros_like(X) if opt == "ademamix" else None
 
     batch = m0.batch
-    count_rngs, noise_gens = [], []
     gen_dev = dev if dev.type == "cuda" else torch.device("cpu")
-    for _, s in runs:
-        if batch is not None:
-            count_rngs.append(np.random.default_rng(_spawn_seed(s, 1)))
-        if use_noise:
-            noise_gens.append(torch.Generator(device=gen_dev).manual_seed(_spawn_seed(s, 2)))
+    count_rngs = _count_streams(runs) if batch is not None else []
+    noise_gens = _noise_streams(runs, torch, gen_dev) if use_noise else []
     probs = [m.weights for m, _ in runs]
     # A uniform learning rate is applied as a Python float: one fused op per step instead of two.
     lr_scalar = float(lr[0, 0]) if bool((lr == lr[0, 0]).all()) else None
@@ -507,8 +641,7 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
         this = min(chunk, steps - k)  # updates in this chunk
         Wc = Zc = None
         if this > 0 and batch is not None:
-            counts = np.stack([rng.multinomial(batch, pr, size=this) for rng, pr in zip(count_rngs, probs)], axis=1)
-            Wc = torch.as_tensor(counts, device=dev).to(tdtype).div_(batch)  # (this, R, n)
+            Wc = torch.as_tensor(_count_fractions(count_rngs, probs, batch, this), device=dev).to(tdtype)
         if this > 0 and use_noise:
             Zc = torch.empty(this, R, D, dtype=tdtype, device=dev)
             for r in range(R):
