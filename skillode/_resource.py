@@ -20,10 +20,12 @@ stays there (the continuous analogue of the paper's clipping at 0).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from scipy.special import expit
 
 from ._checks import as_frequencies, as_matrix, as_names, as_scalar, choice
 
@@ -209,8 +211,10 @@ class ResourceModel:
         if self.loss == "mse":
             active = x > 0
             return np.where(active, x, 0.0), active.astype(np.float64)
-        g = 0.5 * (1.0 - np.tanh(0.5 * x))  # sigmoid(-x), overflow-free
-        return g, -g * (1.0 - g)
+        # expit keeps sigmoid(-x) ~ exp(-x) accurate far out (tanh rounds it to 0 beyond x ~ 37),
+        # which matters once every skill is learned: the field is a ratio of these small pulls.
+        g = expit(-x)
+        return g, -g * expit(x)
 
     def _gate_values(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
         """Gate factors c (n,) and, per gated skill, (k, parents, dc_k/dx_parents)."""
@@ -222,7 +226,7 @@ class ResourceModel:
         if self.loss == "mse":
             dlhat = (x > 0).astype(np.float64)
         else:
-            dlhat = -0.5 * (1.0 - np.tanh(0.5 * x)) / LOG2
+            dlhat = -expit(-x) / LOG2
         for g in self._gates:
             lp = np.clip(lhat[g.parents], 0.0, 1.0)
             inside = (lhat[g.parents] >= 0.0) & (lhat[g.parents] <= 1.0)
@@ -243,17 +247,43 @@ class ResourceModel:
                 grads.append((g.skill, g.parents, dc))
         return c, grads
 
+    def _scaled_pulls(self, x: np.ndarray):
+        """Pulls r = c p g and their parts, all divided by max(r) (the field is a ratio of pulls).
+
+        Returns (r, g, dg, c, gate_grads, N0) in those units, or None when nothing pulls (every MSE
+        skill learned, or all gated shut). For CE the scale is taken in log space: late pulls
+        ~ p exp(-z) underflow (z > ~745) long before their ratios stop mattering.
+        """
+        c, gate_grads = self._gate_values(x)
+        with np.errstate(divide="ignore"):
+            log_cp = np.log(c * self.p)
+        if self.loss == "mse":
+            g, dg = self._pull_and_slope(x)
+            scale = float((c * self.p * g).max())
+            if not scale > 0.0:
+                return None
+            g, dg = g / scale, dg / scale
+            n0 = self.N0 / scale
+        else:
+            log_g = -np.logaddexp(0.0, x)
+            log_scale = float((log_cp + log_g).max())
+            if log_scale == -np.inf:
+                return None
+            g = np.exp(log_g - log_scale)
+            dg = -g * expit(x)
+            n0 = self.N0 * math.exp(min(-log_scale, 709.0)) if self.N0 > 0.0 else 0.0
+        return c * self.p * g, g, dg, c, gate_grads, n0
+
     def vector_field(self, t: float, x: np.ndarray) -> np.ndarray:
         """dx/dt at state x, shape (n,) (t is unused: the model is autonomous)."""
         x = np.asarray(x, dtype=np.float64)
-        g, _ = self._pull_and_slope(x)
-        c, _ = self._gate_values(x)
-        r = c * self.p * g
+        pulls = self._scaled_pulls(x)
+        if pulls is None:
+            return np.zeros_like(x)
+        r, _, _, _, _, n0 = pulls
         num = r if self.C is None else self.C @ r
-        den = r.sum() + self.N0
+        den = r.sum() + n0
         if self.loss == "mse":
-            if den <= 0.0:
-                return np.zeros_like(x)
             f = -self.eta * num / den
             return np.where((x <= 0.0) & (f < 0.0), 0.0, f)
         return self.eta * num / den
@@ -262,19 +292,18 @@ class ResourceModel:
         """d(dx/dt)/dx at state x, shape (n, n), analytic."""
         x = np.asarray(x, dtype=np.float64)
         n = self.n_skills
-        g, dg = self._pull_and_slope(x)
-        c, gate_grads = self._gate_values(x)
-        r = c * self.p * g
+        pulls = self._scaled_pulls(x)
+        if pulls is None:
+            return np.zeros((n, n))
+        r, g, dg, c, gate_grads, n0 = pulls
         # dr/dx = diag(c p g') + p g (dc/dx)
         dr = np.diag(c * self.p * dg)
         for k, parents, dc in gate_grads:
             dr[k, parents] += self.p[k] * g[k] * dc
         num = r if self.C is None else self.C @ r
         dnum = dr if self.C is None else self.C @ dr
-        den = r.sum() + self.N0
+        den = r.sum() + n0
         sign = -1.0 if self.loss == "mse" else 1.0
-        if den <= 0.0:
-            return np.zeros((n, n))
         J = sign * self.eta * (dnum / den - np.outer(num, dr.sum(axis=0)) / den**2)
         if self.loss == "mse":
             f = sign * self.eta * num / den

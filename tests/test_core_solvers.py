@@ -98,6 +98,32 @@ def test_ce_exact_matches_ode():
     assert exact.learning_times(0.1) == pytest.approx(ode.learning_times(0.1), rel=1e-7)
 
 
+def test_ce_field_stays_exact_once_every_skill_is_far_learned():
+    # At logits z ~ 40..800 every pull p_k sigmoid(-z_k) is tiny or underflows; with N0 = 0 the field
+    # is still the ratio eta p_k e^{-z_k} / sum_j p_j e^{-z_j}, written here in log space.
+    p = np.array([0.5, 0.3, 0.2])
+    model = sk.ResourceModel(p, 0.2, 0.0, loss="ce")
+    for z in (np.array([40.0, 41.0, 45.0]), np.array([780.0, 781.0, 790.0])):
+        logr = np.log(p) - z
+        expected = 0.2 * np.exp(logr - np.logaddexp.reduce(logr))
+        assert model.vector_field(0.0, z) == pytest.approx(expected, rel=1e-12)
+        J = model.jacobian(0.0, z)
+        assert np.all(np.isfinite(J))
+        # a larger difference step: near z = 780 the spacing of doubles is 1e-13
+        assert np.allclose(J, _fd_jacobian(model.vector_field, z, h=1e-4), rtol=1e-6, atol=1e-12)
+
+
+def test_ce_ode_matches_exact_far_into_the_learned_regime():
+    # eta 0.2 for 3000 steps drives the logits past 40, where sigmoid(-z) computed as
+    # (1 - tanh(z/2))/2 rounds to 0 and the field became 0/0; the exact solver is independent.
+    model = sk.ResourceModel(power_law(10, 2.0), 0.2, 0.0, loss="ce")
+    t = np.linspace(0, 3000, 121)
+    exact = sk.solve(model, t, method="exact")
+    ode = sk.solve(model, t, method="ode", rtol=1e-10, atol=1e-12, ode_method="RK45")
+    assert exact.state[-1].min() > 40.0
+    assert np.allclose(ode.state, exact.state, rtol=1e-7, atol=1e-8)
+
+
 def test_separated_frequencies_approach_domino():
     eta = 0.01
     t = np.linspace(0, 500, 2001)
