@@ -47,7 +47,8 @@ def register(sub) -> None:
     ap.add_argument("--quantity", choices=QUANTITIES, default="loss",
                     help="the files hold losses or accuracies (mapped to loss = (1 - acc) / (1 - chance))")
     ap.add_argument("--chance", type=float, default=0.0, help="chance accuracy for --quantity accuracy (default 0)")
-    ap.add_argument("--normalize", action="store_true", help="divide each observed loss by its first value")
+    ap.add_argument("--normalize", action="store_true", help="divide each observed loss (with --quantity accuracy, its loss-equivalent) and each "
+                         "model curve by its value at the first step")
     ap.add_argument("--loss", choices=("mse", "ce"), default="mse", help="Resource-model loss (default mse)")
     ap.add_argument("--frequencies", type=_float_list, action="append", default=None, metavar="P1,P2,...",
                     help="skill frequencies, once per FILE in order (default: from the files)")

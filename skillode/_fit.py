@@ -23,7 +23,8 @@ and 0 at perfect accuracy. Such data are compared with the model's loss in units
 initial loss, lhat = l / l(0) (l(0) = 1 for MSE, log 2 for CE). With normalize=True (losses in
 unknown units) every curve, observed or model, is divided by its value at its first time:
 lhat(t) = l(t - offset) / l(t_first - offset), so data logged from a step past 0 are compared
-in the same units.
+in the same units. It applies to accuracy as well: the loss-equivalent is divided by its first
+value, y = (1 - acc) / (1 - acc_first), which does not depend on chance.
 
 Parameters. eta and N0 are fitted as log eta, log N0 (positivity); the gate exponent as
 log(a - 1) (a >= 1); the time offset as is (the model runs on max(t - offset, 0)). Free
@@ -76,9 +77,13 @@ def to_loss(curves: SkillCurves, quantity: str = "loss", *, chance: float = 0.0,
             normalize: bool = False, name: str = "curves") -> SkillCurves:
     """Observed curves in the units the fit compares, checked.
 
-    quantity="loss": values are used as they are (finite; noisy values below 0 are allowed);
-    with normalize=True each skill is divided by its first value (which must be positive). quantity="accuracy": values must lie in [0, 1] and
-    become the loss-equivalent (1 - acc) / (1 - chance), chance in [0, 1).
+    quantity="loss": values are used as they are (finite; noisy values below 0 are allowed).
+    quantity="accuracy": values must lie in [0, 1] and become the loss-equivalent
+    (1 - acc) / (1 - chance), chance in [0, 1).
+    normalize=True (either quantity): each skill's loss (for accuracy, the loss-equivalent) is
+    then divided by its value at the first time, which must be positive. For accuracy this gives
+    (1 - acc) / (1 - acc_first), which no longer depends on chance: use it when the chance level
+    is unknown or the log starts after step 0.
     The result's metadata records the mapping under "quantity".
     """
     quantity = choice(quantity, "quantity", QUANTITIES)
@@ -97,18 +102,23 @@ def to_loss(curves: SkillCurves, quantity: str = "loss", *, chance: float = 0.0,
                 f"{name}: accuracy must lie in [0, 1]; skill {curves.names[c]!r} at step "
                 f"{curves.times[r]:g} is {values[r, c]:g}"
             )
-        loss = (1.0 - values) / (1.0 - chance)
+        values = (1.0 - values) / (1.0 - chance)
         meta["quantity"] = {"observed": "accuracy", "chance": chance,
                             "map": "loss = (1 - accuracy) / (1 - chance)"}
-        return replace(curves, loss=loss, metadata=meta)
-    if not normalize:
+    else:
         meta["quantity"] = {"observed": "loss"}
-        return replace(curves, metadata=meta)
+    if not normalize:
+        return replace(curves, loss=values, metadata=meta)
     first = values[0]
     if np.any(first <= 0.0):
         k = int(np.flatnonzero(first <= 0.0)[0])
-        raise ValueError(f"{name}: normalize needs a positive first loss; skill {curves.names[k]!r} starts at {first[k]:g}")
-    meta["quantity"] = {"observed": "loss", "map": "loss / loss(first step)"}
+        what = "loss" if quantity == "loss" else "loss-equivalent (accuracy 1 at the first step)"
+        raise ValueError(f"{name}: normalize needs a positive first loss; skill {curves.names[k]!r} "
+                         f"starts at {what} {first[k]:g}")
+    if quantity == "accuracy":
+        meta["quantity"]["map"] = "loss = (1 - accuracy) / (1 - accuracy(first step))"
+    else:
+        meta["quantity"]["map"] = "loss / loss(first step)"
     return replace(curves, loss=values / first, metadata=meta)
 
 
@@ -129,7 +139,8 @@ class FitConfig:
         free: free parameter names as requested ("eta", "N0", "offset", "gate_exponent", "p").
         fixed: values of the parameters that are not free (eta, N0, offset, gate_exponent).
         loss: "mse" or "ce" (Resource model only).
-        quantity: "loss" or "accuracy"; chance: accuracy of guessing; normalize: see to_loss.
+        quantity: "loss" or "accuracy"; chance: accuracy of guessing; normalize: divide every
+            curve by its first value, for either quantity (see to_loss).
         skills: names of the skills whose curves enter the residual (None: all).
         C: overlap matrix (n, n) as nested lists, or None; gates: the model's gates.
         n_bootstrap, seed, level: bootstrap size, its seed, interval level.
@@ -212,8 +223,8 @@ def _solver_method(config: FitConfig) -> str:
 def _model_loss(config: FitConfig, model: Any, times: np.ndarray, offset: float) -> np.ndarray:
     """Model loss on max(times - offset, 0), in the compared units, shape (n_t, n).
 
-    accuracy: divided by l(0) (1 for MSE, log 2 for CE); normalize: divided by its value at
-    times[0], as to_loss divides the data by their first value.
+    normalize (either quantity): divided by its value at times[0], as to_loss divides the data
+    by their first value; else accuracy: divided by l(0) (1 for MSE, log 2 for CE).
     """
     shifted = np.maximum(np.asarray(times, dtype=np.float64) - offset, 0.0)
     unique, inverse = np.unique(shifted, return_inverse=True)
@@ -223,10 +234,10 @@ def _model_loss(config: FitConfig, model: Any, times: np.ndarray, offset: float)
         # tight tolerances keep solver noise below the finite-difference steps of the Jacobian
         loss = solve(model, unique, method="ode", rtol=1e-9, atol=1e-12).curves.loss
     loss = loss[inverse.reshape(-1)]
-    if config.quantity == "accuracy":
-        loss = loss / (LOG2 if getattr(model, "loss", "mse") == "ce" else 1.0)
-    elif config.normalize:
+    if config.normalize:
         loss = loss / loss[0]
+    elif config.quantity == "accuracy":
+        loss = loss / (LOG2 if getattr(model, "loss", "mse") == "ce" else 1.0)
     return loss
 
 
@@ -540,7 +551,9 @@ def fit(
             parallel; offset 0; gate_exponent from the gates).
         initial: starting values of free scalar parameters (default: guessed from the data).
         frequencies: shape (n,) or one (n,) per setting; overrides the curves' frequencies.
-        quantity, chance, normalize: how data become losses, see to_loss.
+        quantity, chance, normalize: how data become losses, see to_loss. normalize=True
+            divides each observed curve and each model curve by its value at the first time,
+            for losses and for accuracies (whose loss-equivalent is divided the same way).
         loss: "mse" or "ce", the Resource model's loss.
         C: shape (n, n) overlap matrix of the Resource model (fixed); gates: its gates.
         skills: names or indices of the skills whose curves are fitted (the model still

@@ -86,6 +86,34 @@ def test_normalize_divides_out_the_loss_scale():
         sk.fit(sk.SkillCurves(T, loss - loss[0], frequencies=model.p), normalize=True, n_bootstrap=0)
 
 
+def test_normalize_applies_to_accuracy_too():
+    # accuracy logged from step 100 on a task whose chance level the user does not know (true
+    # chance 0.5, passed as the default 0): (1 - acc) / (1 - acc(first step)) no longer depends on
+    # chance, and the model must be divided by l(first step) the same way
+    model = sk.ResourceModel([0.5, 0.3, 0.2], 0.02, 0.3, loss="ce")
+    t = np.linspace(100.0, 800.0, 36)
+    loss = sk.solve(model, t).curves.loss
+    acc = 0.5 + 0.5 * (1 - loss / math.log(2))
+    res = sk.fit(sk.SkillCurves(t, acc, frequencies=model.p), "resource", quantity="accuracy", normalize=True,
+                 loss="ce", n_bootstrap=0)
+    # before: normalize was silently dropped, eta 3e5 and N0 3e6 (rmse 0.03)
+    assert res.estimates["eta"] == pytest.approx(0.02, rel=1e-6)
+    assert res.estimates["N0"] == pytest.approx(0.3, rel=1e-6)
+    # closed form of the compared units: l(t) / l(t_first) = (1 - acc) / (1 - acc_first)
+    assert np.allclose(res.data[0].loss, (1 - acc) / (1 - acc[0]), rtol=0, atol=1e-12)
+    assert np.allclose(res.fitted[0].loss, loss / loss[0], rtol=0, atol=1e-9)
+    assert res.data[0].metadata["quantity"]["observed"] == "accuracy"
+    # a held-out setting is scored in the same units
+    other = sk.ResourceModel([0.2, 0.5, 0.3], 0.02, 0.3, loss="ce")
+    held = sk.solve(other, t).curves.loss
+    held_acc = 0.5 + 0.5 * (1 - held / math.log(2))
+    assert sk.prediction_error(res, sk.SkillCurves(t, held_acc, frequencies=other.p)).max_abs < 1e-6
+    # a skill already perfect at the first step has no scale to divide by
+    acc[0, 1] = 1.0
+    with pytest.raises(ValueError, match="normalize needs a positive first loss"):
+        sk.fit(sk.SkillCurves(t, acc, frequencies=model.p), quantity="accuracy", normalize=True, n_bootstrap=0)
+
+
 def test_offset_and_free_frequencies_are_recovered():
     p = np.array([0.5, 0.3, 0.2])
     model = sk.ResourceModel(p, 0.01, 0.1)
