@@ -19,6 +19,7 @@ from ._fit import (
 )
 from ._geometry import GeometryModel, GeometryResult, log_steps, simulate, zipf_frequencies
 from ._limits import DominoModel, ParallelModel
+from ._mean_field import SignGDMeanField, mean_field_for
 from ._mapping import ResourceMapping, fit_resource_mapping, n0_study, resource_model_for
 from ._resource import Gate, ResourceModel
 from ._solvers import Solution, solve
@@ -52,6 +53,7 @@ __all__ = [
     "ResourceMapping",
     "ResourceModel",
     "ScalingSweepConfig",
+    "SignGDMeanField",
     "SkillCurves",
     "Solution",
     "SymbolicSystem",
@@ -64,6 +66,7 @@ __all__ = [
     "load_curves",
     "load_scaling_sweep",
     "log_steps",
+    "mean_field_for",
     "n0_study",
     "predict",
     "prediction_error",

@@ -15,6 +15,7 @@ from scipy.integrate import solve_ivp
 from ._checks import as_scalar, as_times, choice
 from ._curves import SkillCurves
 from ._limits import DominoModel, ParallelModel
+from ._mean_field import SignGDMeanField, iterate_mean_field
 from ._resource import LOG2, ResourceModel
 
 METHODS = ("exact", "ode", "map")
@@ -67,7 +68,7 @@ def solve(
     """Solve a skill-learning model on a time grid.
 
     Args:
-        model: ResourceModel, DominoModel or ParallelModel.
+        model: ResourceModel, DominoModel, ParallelModel or SignGDMeanField ("map" only).
         times: shape (n_t,), strictly increasing non-negative times; or give `steps` for 0..steps.
         method: "exact" (closed form: Domino, Parallel, and the Resource model with C = I and no
             gates), "ode" (scipy solve_ivp, any ResourceModel) or "map" (the paper's discrete
@@ -95,8 +96,13 @@ def solve(
         if method != "exact":
             raise ValueError(f"method {method!r} does not apply to {type(model).__name__}; use 'exact'")
         return _solve_closed_form(model, t)
+    if isinstance(model, SignGDMeanField):
+        if method != "map":
+            raise ValueError(f"method {method!r} does not apply to SignGDMeanField (a per-step map); use 'map'")
+        return _solve_mean_field(model, t)
     if not isinstance(model, ResourceModel):
-        raise ValueError(f"model must be a ResourceModel, DominoModel or ParallelModel, got {type(model).__name__}")
+        raise ValueError("model must be a ResourceModel, DominoModel, ParallelModel or SignGDMeanField, "
+                         f"got {type(model).__name__}")
     rtol = as_scalar(rtol, "rtol", positive=True)
     atol = as_scalar(atol, "atol", positive=True)
     if method == "exact":
@@ -327,9 +333,20 @@ def _dense_crossings(model: ResourceModel, sol: Any, thr: float, t_stop: float) 
 
 
 # --------------------------------------------------------------------------------- map
-def _solve_map(model: ResourceModel, t: np.ndarray) -> Solution:
+def _integer_times(t: np.ndarray) -> None:
     if np.any(t != np.round(t)):
         raise ValueError("method 'map' advances one step per unit time: times must be integers")
+
+
+def _solve_mean_field(model: SignGDMeanField, t: np.ndarray) -> Solution:
+    _integer_times(t)
+    state = iterate_mean_field(model, t)
+    return Solution(_curves(model, t, model.state_to_loss(state), "map"), "map",
+                    f"{int(t[-1])} mean-field steps", state, nfev=int(t[-1]))
+
+
+def _solve_map(model: ResourceModel, t: np.ndarray) -> Solution:
+    _integer_times(t)
     n_steps = int(t[-1])
     want = np.zeros(n_steps + 1, dtype=bool)
     want[t.astype(int)] = True
