@@ -20,7 +20,7 @@ from ._core import (
     run,
 )
 # Each module registers its Derivation on import; this order is the order of the document.
-from . import exact_solution, learning_time, limits, scaling, compute_optimal, ce_limits  # noqa: F401, I001
+from . import exact_solution, learning_time, limits, scaling, compute_optimal, ce_limits, signgd_mean_field  # noqa: F401, I001
 
 __all__ = [
     "FORMATS",
