@@ -845,31 +845,53 @@ def _order_from_data(data: SkillCurves) -> tuple[int, ...]:
     return tuple(int(k) for k in np.lexsort((data.loss[-1], key)))
 
 
+def _pooled_eta_guess(problem: _Problem) -> float:
+    """Starting eta from every setting (they share eta), not from the first one alone.
+
+    Resource/Domino: the total loss falls at rate <= eta (exactly eta while N0 << sum p l), so
+    each setting that learned gives drop(t_half) / t_half, t_half the first time its total drop
+    reaches half its final drop; the settings' values are pooled by a geometric mean weighted by
+    their final drop, so a setting that barely learns in its window (a drop at the noise level)
+    hardly counts. Parallel (depends on eta / N0): the median over every halved skill of every
+    setting of ln 2 / (t_half p_k) times N0; with none halved, the smallest per-setting bound
+    N0 / (max p * t_end).
+    """
+    cfg = problem.config
+    if cfg.model == "parallel":
+        n0 = cfg.fixed.get("N0", 1.0) if "N0" not in cfg.free else 1.0
+        rates, bounds = [], []
+        for data, p in zip(problem.settings, problem.frequencies):
+            half = _half_times(data)
+            ok = np.isfinite(half) & (half > 0)
+            rates.extend((math.log(2.0) / half[ok] / p[ok]).tolist())
+            bounds.append(n0 / (float(p.max()) * max(float(data.times[-1]), 1.0)))
+        return float(np.median(rates)) * n0 if rates else min(bounds)
+    logs, weights, t_ends = [], [], []
+    for data in problem.settings:
+        t_end = float(data.times[-1])
+        t_ends.append(t_end)
+        drop = np.maximum(data.loss[0] - data.loss, 0.0).sum(axis=1)
+        if drop[-1] > 0 and t_end > 0:
+            i = int(np.argmax(drop >= 0.5 * drop[-1]))
+            logs.append(math.log(drop[i] / max(data.times[i], t_end * 1e-6)))
+            weights.append(float(drop[-1]))
+    if not logs:
+        return 1.0 / max(max(t_ends), 1.0)
+    return math.exp(float(np.average(logs, weights=weights)))
+
+
 def _starting_points(problem: _Problem, initial: dict) -> list[np.ndarray]:
-    """Initial internal vectors: data-based guesses at several N0 (resource) or eta (limits) scales."""
+    """Initial internal vectors: data-based guesses at several N0 (resource) or eta (limits) scales.
+
+    The guesses pool every setting (see _pooled_eta_guess; the resource N0 grid is scaled by the
+    settings' mean sum of frequencies), so a first setting that barely learns does not mislead.
+    """
     cfg = problem.config
     for key in initial:
         if key not in SCALAR_PARAMETERS[cfg.model]:
             raise ValueError(f"initial: {key!r} is not a scalar parameter of the {cfg.model} model")
-    data = problem.settings[0]
-    t_end = float(data.times[-1])
-    drop = np.maximum(data.loss[0] - data.loss, 0.0).sum(axis=1)
-    # Resource/Domino: total loss falls at rate <= eta (exactly eta while N0 << sum p l).
-    if drop[-1] > 0 and t_end > 0:
-        i = int(np.argmax(drop >= 0.5 * drop[-1]))
-        eta_guess = drop[i] / max(data.times[i], t_end * 1e-6)
-    else:
-        eta_guess = 1.0 / max(t_end, 1.0)
-    p0 = problem.frequencies[0]
-    if cfg.model == "parallel":
-        half = _half_times(data)
-        ok = np.isfinite(half) & (half > 0)
-        n0 = cfg.fixed.get("N0", 1.0) if "N0" not in cfg.free else 1.0
-        if ok.any():
-            rate = math.log(2.0) / half[ok] / p0[ok]
-            eta_guess = float(np.median(rate)) * n0
-        else:
-            eta_guess = n0 / (float(p0.max()) * max(t_end, 1.0))
+    eta_guess = _pooled_eta_guess(problem)
+    p_sum = float(np.mean([float(p.sum()) for p in problem.frequencies]))
     base: dict[str, float] = {"eta": eta_guess, "offset": 0.0, "gate_exponent": 2.0}
     if cfg.model == "parallel":
         fixed_eta = cfg.fixed.get("eta")
@@ -877,7 +899,7 @@ def _starting_points(problem: _Problem, initial: dict) -> list[np.ndarray]:
     # The resource model's shape depends strongly on N0 / sum(p): start at several ratios. The
     # closed-form limits are cheap and kinked (Domino): start at several eta scales.
     if cfg.model == "resource":
-        grid = [{"N0": float(p0.sum()) * f} for f in (1e-3, 0.1, 1.0, 10.0)]
+        grid = [{"N0": p_sum * f} for f in (1e-3, 0.1, 1.0, 10.0)]
         vary = "N0"
     else:
         grid = [{"eta": base["eta"] * f} for f in (1.0, 0.5, 2.0)]

@@ -225,6 +225,40 @@ def test_joint_fit_of_two_settings_predicts_a_third():
     assert isinstance(model, sk.ResourceModel) and model.eta == res.estimates["eta"]
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_joint_fit_starts_from_every_setting_not_just_the_first(seed):
+    # setting 0: rare skills (sum p = 0.01) logged over t in [0, 0.01]; its loss falls by < 1e-5,
+    # far below the noise, so its own rate is pure noise. Setting 1 carries the information.
+    eta, n0, sigma = 0.01, 0.2, 0.01
+    rare = noisy(sk.ResourceModel([0.006, 0.003, 0.001], eta, n0), np.linspace(0.0, 0.01, 21), sigma, seed)
+    full = noisy(sk.ResourceModel([0.2, 0.5, 0.3], eta, n0), np.linspace(0.0, 800.0, 41), sigma, 100 + seed)
+    res = sk.fit([rare, full], "resource", n_bootstrap=0)
+    # before (starting values from setting 0 only): seeds 1, 2, 3, 5, 7 ended at eta 1.0 to 2000
+    # with N0 0 to 37; now the error is noise-limited (stderr ~1% for eta, ~3% for N0)
+    assert res.estimates["eta"] == pytest.approx(eta, rel=0.05)
+    assert res.estimates["N0"] == pytest.approx(n0, rel=0.15)
+    assert abs(res.estimates["eta"] - eta) < 4 * res.stderr["eta"]
+    assert abs(res.estimates["N0"] - n0) < 4 * res.stderr["N0"]
+    # second method: the same objective with the settings listed the other way round
+    swapped = sk.fit([full, rare], "resource", n_bootstrap=0)
+    for key in ("eta", "N0"):
+        assert res.estimates[key] == pytest.approx(swapped.estimates[key], rel=1e-5)
+
+
+def test_joint_domino_fit_starts_from_every_setting():
+    # the Domino fit starts at three eta scales around the guess: a noise-only first setting
+    # (logged over t in [0, 0.01]) put all three far from the truth
+    eta, sigma = 0.01, 0.01
+    wrong = 0
+    for seed in range(10):
+        short = noisy(sk.DominoModel([0.6, 0.3, 0.1], eta), np.linspace(0.0, 0.01, 21), sigma, seed)
+        full = noisy(sk.DominoModel([0.2, 0.5, 0.3], eta), np.linspace(0.0, 800.0, 41), sigma, 100 + seed)
+        res = sk.fit([short, full], "domino", n_bootstrap=0)
+        # before: seeds 2, 3, 5, 7, 9 gave eta 0.35, 1.03, 0.57, 0.70, 0.40
+        wrong += abs(res.estimates["eta"] / eta - 1) > 0.02
+    assert wrong == 0
+
+
 def test_held_out_skill_is_predicted_from_the_others():
     sigma = 0.01
     data = noisy(sk.ResourceModel(P4, 0.01, 0.2), T, sigma, seed=40)
