@@ -18,7 +18,7 @@ import numpy as np
 
 from ._curves import SkillCurves, _jsonable
 from ._cli_solve import _float_list
-from ._fit import CRITERIA, MODELS, QUANTITIES, Comparison, compare, load_curves, prediction_error
+from ._fit import CRITERIA, MODELS, QUANTITIES, Comparison, compare, prediction_error, to_loss
 
 
 def _name_list(text: str) -> list[str]:
@@ -69,9 +69,11 @@ def run(args) -> int:
     models = MODELS if args.model == "all" else (args.model,)
     if args.free is not None and len(models) > 1:
         raise ValueError("--free needs a single --model (with --model all each model uses its defaults)")
-    for f in args.files:  # validates each file, naming it in the error
-        load_curves(f, args.quantity, chance=args.chance, normalize=args.normalize)
-    raw = [SkillCurves.load(f) for f in args.files]
+    raw = []
+    for f in args.files:  # read each file once; to_loss validates it, naming it in the error (as load_curves)
+        curves = SkillCurves.load(f)
+        to_loss(curves, args.quantity, chance=args.chance, normalize=args.normalize, name=f.name)
+        raw.append(curves)
     frequencies = None
     if args.frequencies is not None:
         if len(args.frequencies) != len(args.files):

@@ -343,6 +343,41 @@ def test_cli_fits_long_accuracy_csv_with_held_out_skill(tmp_path, capsys):
     assert err["rmse"] < 0.02
 
 
+def test_cli_reads_each_file_once(tmp_path, monkeypatch, capsys):
+    # before: every FILE was read twice (once to validate it, once to fit it)
+    t = np.linspace(0.0, 600.0, 31)
+    paths = []
+    for i, q in enumerate(([0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.34, 0.33, 0.33])):
+        path = tmp_path / f"setting{i}.npz"
+        sk.solve(sk.ResourceModel(q, 0.01, 0.2), t).curves.save(path)
+        paths.append(path)
+    reads: list[Path] = []
+    original = sk.SkillCurves.load.__func__
+
+    def counting_load(cls, path):
+        reads.append(Path(path))
+        return original(cls, path)
+
+    monkeypatch.setattr(sk.SkillCurves, "load", classmethod(counting_load))
+    out = tmp_path / "once"
+    rc = cli_main(["fit", str(paths[0]), str(paths[1]), "--model", "resource", "--test", str(paths[2]),
+                   "--bootstrap", "0", "--out", str(out)])
+    assert rc == 0
+    assert sorted(reads) == sorted(paths)
+    # the single read still feeds the fit: noise-free data give the generating parameters
+    meta = json.loads((out / "fit.json").read_text())
+    assert meta["results"]["resource"]["estimates"]["eta"] == pytest.approx(0.01, rel=1e-6)
+    assert meta["results"]["resource"]["estimates"]["N0"] == pytest.approx(0.2, rel=1e-6)
+
+
+def test_cli_bad_second_file_is_named(tmp_path, capsys):
+    rc = cli_main(["fit", str(DATA / "resource_wide.csv"), str(DATA / "bad_nan.csv"), "--bootstrap", "0",
+                   "--out", str(tmp_path / "o")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skillode fit: error:") and "bad_nan.csv" in err and "not finite" in err
+
+
 @pytest.mark.parametrize(
     "name, extra, match",
     [
