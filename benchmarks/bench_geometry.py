@@ -160,23 +160,45 @@ def bench_sweep(n_alphas: int = 4, n_N: int = 20, n_seeds: int = 4, steps: int =
 
 
 def mapping_figures(seeds=(0, 1, 2, 3)) -> None:
-    """Print the Geometry -> Resource mapping figures of docs/geometry.md (not a timing)."""
+    """Print the Geometry -> Resource / mean-field figures of docs/geometry.md (not a timing)."""
     p = zipf_frequencies(10, 2.0)
-    for tasks in ("orthogonal", "gaussian"):
-        m = GeometryModel(p, 1000, tasks=tasks, lr=3e-4, batch=1024)
-        res = simulate(m, 3000, seeds=list(seeds), record=np.arange(0, 3001, 25))
+    record = np.arange(0, 3001, 25)
+
+    def summary(m, res):
         fits = [sk.fit_resource_mapping(m, c) for c in res.curves]
         fixed = [sk.fit_resource_mapping(m, c, fit_eta=False) for c in res.curves]
-        print(f"{tasks}: eta/(lr sqrt N) = {np.mean([f.eta_constant for f in fits]):.3f} "
-              f"+- {np.std([f.eta_constant for f in fits]):.3f}, N0 = {np.mean([f.N0 for f in fits]):.2e}, "
-              f"rmse = {np.mean([f.rmse for f in fits]):.4f}, max|err| = {np.mean([f.max_abs_error for f in fits]):.3f}; "
-              f"paper c=2 fixed: N0 = {np.mean([f.N0 for f in fixed]):.2e}, rmse = {np.mean([f.rmse for f in fixed]):.4f}")
+        thr = 0.1 * m.initial_loss
+        mf_rmse, mf_lt, rs_lt = [], [], []
+        for s, c, f in zip(res.seeds, res.curves, fits):
+            noise = "sampled" if m.batch is not None and m.batch < 64 else "variance"
+            mf = sk.solve(sk.mean_field_for(m, s, batch_noise=noise), record, method="map").curves
+            mf_rmse.append(np.sqrt(np.mean((mf.loss - c.loss) ** 2)))
+            lt = c.learning_times(thr)
+            mf_lt.append(np.nanmax(np.abs(mf.learning_times(thr) / lt - 1)))
+            rs_lt.append(np.nanmax(np.abs(f.predicted.learning_times(thr) / lt - 1)))
+        return (f"resource fit: c = {np.mean([f.eta_constant for f in fits]):.3f} "
+                f"+- {np.std([f.eta_constant for f in fits]):.3f}, N0 = {np.mean([f.N0 for f in fits]):.2e}, "
+                f"rmse = {np.mean([f.rmse for f in fits]):.4f}, max|err| = {np.mean([f.max_abs_error for f in fits]):.3f}, "
+                f"learning times within {np.mean(rs_lt):.3f}; c = 2 fixed: rmse = {np.mean([f.rmse for f in fixed]):.4f} | "
+                f"mean field (nothing fitted): rmse = {np.mean(mf_rmse):.4f}, learning times within {np.mean(mf_lt):.3f}")
+
+    print(f"c from initial rates, 2 sqrt(2/pi)/||p||_2 = {2 * np.sqrt(2 / np.pi) / np.linalg.norm(p):.3f}")
+    for loss in ("mse", "ce"):
+        for tasks in ("orthogonal", "gaussian"):
+            m = GeometryModel(p, 1000, tasks=tasks, lr=3e-4, batch=1024, loss=loss)
+            res = simulate(m, 3000, seeds=list(seeds), record=record)
+            print(f"{loss} {tasks}: {summary(m, res)}", flush=True)
     m = GeometryModel(p, 1000, tasks="orthogonal", lr=3e-4, batch=1024)
-    for parameter, values, base in (("noise", [0.0, 0.003, 0.01, 0.03, 0.1], m),
-                                    ("batch", [4, 16, 64, 256, 1024], m)):
-        st = sk.n0_study(base, 3000, parameter, values, seeds=list(seeds[:2]))
+    for parameter, values in (("noise", [0.0, 0.003, 0.01, 0.03, 0.1]), ("batch", [4, 16, 64, 256, 1024])):
+        st = sk.n0_study(m, 3000, parameter, values, seeds=list(seeds[:2]))
         for v, n0, c, r in zip(st.values, st.N0.mean(1), st.eta_constant.mean(1), st.rmse.mean(1)):
             print(f"{parameter}={v:g}: N0={n0:.3g}, c={c:.3f}, rmse={r:.4f}")
+    for loss in ("mse", "ce"):
+        for parameter, values in (("noise", [0.003, 0.01, 0.03, 0.1]), ("batch", [None, 4, 16, 64])):
+            for v in values:
+                mv = GeometryModel(p, 1000, lr=3e-4, batch=1024, loss=loss).replace(**{parameter: v})
+                res = simulate(mv, 3000, seeds=list(seeds[:2]), record=record)
+                print(f"{loss} {parameter}={v}: {summary(mv, res)}", flush=True)
 
 
 @pytest.mark.benchmark
@@ -196,7 +218,8 @@ def test_scaling_sweep_budget():
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", action="store_true", help="also time the 4 x 20 x 4 x 20,000-step sweep")
-    parser.add_argument("--mapping", action="store_true", help="print the Resource-mapping figures instead")
+    parser.add_argument("--mapping", action="store_true",
+                        help="print the Resource-mapping and mean-field figures instead")
     parser.add_argument("--backends", action="store_true", help="print the numba/torch crossover table instead")
     args = parser.parse_args()
     if args.mapping:
