@@ -383,7 +383,8 @@ def simulate(
     # ~100x slower; flushing them to zero changes losses only below 1e-308.
     if threads is not None:
         threads = _as_count(threads, "threads")
-    # torch's switch sets this thread's CPU flags, so it covers the numba kernel as well.
+    # torch's switch sets this thread's CPU flags (covering the numba kernel too when torch is
+    # loaded); the kernel also flushes its own subnormal intermediates, for runs without torch.
     default_threads = torch.get_num_threads() if torch is not None else None
     flushed = torch.set_flush_denormal(True) if torch is not None else False  # torch has no getter
     try:
@@ -506,8 +507,8 @@ def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
     count_rngs = _count_streams(runs) if batch is not None else None
     probs = [m.weights for m, _ in runs]
     noise = np.array([m.noise for m, _ in runs], dtype=dt).reshape(1, R, 1)
-    noise_gens = None
-    if np.any(noise > 0):
+    noise_gens = torch = None
+    if np.any(noise > 0):  # drawn with torch, so that both backends share the noise streams
         torch = _torch()
         noise_gens = _noise_streams(runs, torch, torch.device("cpu"))
     no_counts = np.empty((0, R, n), dtype=dt)
@@ -522,14 +523,13 @@ def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
         Wc = no_counts if batch is None else _count_fractions(count_rngs, probs, batch, this).astype(dt)
         Zc = no_noise
         if noise_gens is not None:
-            torch = _torch()
             Zc = np.empty((this, R, D), dtype=dt)
             tdt = torch.float64 if dt is np.float64 else torch.float32
             for r in range(R):
                 Zc[:, r] = torch.randn(this, D, dtype=tdt, generator=noise_gens[r]).numpy()
             Zc *= noise
         advance(X, *moments, S, G, T, t_index, basis, transposed, Wc, W, Zc, lr, *betas, eps, amix,
-                                 opt, m0.loss == "mse", k, this, rec_row[k:k + this], out)
+                opt, m0.loss == "mse", k, this, rec_row[k:k + this], out)
         k += this
         if bar is not None:
             bar.update(this)

@@ -21,6 +21,9 @@ OPTIMIZER_CODES = {"sgd": 0, "signgd": 1, "lion": 2, "adam": 3, "ademamix": 4}
 
 # 'reassoc' lets the dot products vectorise; no 'nnan'/'ninf', so diverging runs still give inf/nan.
 _FASTMATH = {"reassoc", "contract"}
+# Below this, values are flushed to 0: subnormal arithmetic is ~100x slower (a converged SGD
+# residual or a decaying Adam moment reaches it), and nothing here is meaningful at 1e-308.
+TINY = 2.2250738585072014e-308
 
 
 @lru_cache(maxsize=None)
@@ -92,9 +95,10 @@ def _advance(X, M, V, M2, S, G, T, t_index, basis, transposed, Wc, w_fixed, Zc, 
             for q in range(n):
                 w = Wc[j, r, q] if batched else w_fixed[r, q]
                 if mse:
-                    S[q] = (S[q] - 1.0) * 2.0 * w
+                    v = (S[q] - 1.0) * 2.0 * w
                 else:
-                    S[q] = -(1.0 / (1.0 + math.exp(S[q]))) * w
+                    v = -(1.0 / (1.0 + math.exp(S[q]))) * w
+                S[q] = v if abs(v) >= TINY else 0.0
             if basis:
                 for i in range(D):
                     G[i] = S[i]
@@ -124,20 +128,27 @@ def _advance(X, M, V, M2, S, G, T, t_index, basis, transposed, Wc, w_fixed, Zc, 
             elif opt == 2:
                 for i in range(D):
                     step = _sign(_lerp(G[i], M[r, i], b1_r))
-                    M[r, i] = _lerp(M[r, i], G[i], 1.0 - b2_r)
+                    m = _lerp(M[r, i], G[i], 1.0 - b2_r)
+                    M[r, i] = m if abs(m) >= TINY else 0.0
                     X[r, i] -= lr_r * step
             else:
                 bc1 = 1.0 - b1_r**k
                 bc2 = 1.0 - b2_r**k
                 for i in range(D):
                     g = G[i]
-                    M[r, i] = _lerp(M[r, i], g, 1.0 - b1_r)
-                    V[r, i] = V[r, i] * b2_r + g * (g * (1.0 - b2_r))
-                    denom = math.sqrt(V[r, i] / bc2) + eps[r]
-                    step = M[r, i] / bc1
+                    m = _lerp(M[r, i], g, 1.0 - b1_r)
+                    m = m if abs(m) >= TINY else 0.0
+                    M[r, i] = m
+                    v2 = V[r, i] * b2_r + g * (g * (1.0 - b2_r))
+                    v2 = v2 if v2 >= TINY else 0.0
+                    V[r, i] = v2
+                    denom = math.sqrt(v2 / bc2) + eps[r]
+                    step = m / bc1
                     if opt == 4:
-                        M2[r, i] = _lerp(M2[r, i], g, 1.0 - b3_r)
-                        step += M2[r, i] * amix[r]
+                        m2 = _lerp(M2[r, i], g, 1.0 - b3_r)
+                        m2 = m2 if abs(m2) >= TINY else 0.0
+                        M2[r, i] = m2
+                        step += m2 * amix[r]
                     X[r, i] -= lr_r * (step / denom)
 
 
