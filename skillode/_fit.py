@@ -852,7 +852,7 @@ def _pooled_eta_guess(problem: _Problem) -> float:
     each setting that learned gives drop(t_half) / t_half, t_half the first time its total drop
     reaches half its final drop; the settings' values are pooled by a geometric mean weighted by
     their final drop, so a setting that barely learns in its window (a drop at the noise level)
-    hardly counts. Parallel (depends on eta / N0): the median over every halved skill of every
+    hardly counts. Only the fitted skills' curves are used: held-out curves must not inform the fit. Parallel (depends on eta / N0): the median over every halved skill of every
     setting of ln 2 / (t_half p_k) times N0; with none halved, the smallest per-setting bound
     N0 / (max p * t_end).
     """
@@ -860,17 +860,17 @@ def _pooled_eta_guess(problem: _Problem) -> float:
     if cfg.model == "parallel":
         n0 = cfg.fixed.get("N0", 1.0) if "N0" not in cfg.free else 1.0
         rates, bounds = [], []
-        for data, p in zip(problem.settings, problem.frequencies):
-            half = _half_times(data)
+        for data, p, cols in zip(problem.settings, problem.frequencies, problem.fit_columns):
+            half = _half_times(data)[cols]
             ok = np.isfinite(half) & (half > 0)
-            rates.extend((math.log(2.0) / half[ok] / p[ok]).tolist())
-            bounds.append(n0 / (float(p.max()) * max(float(data.times[-1]), 1.0)))
+            rates.extend((math.log(2.0) / half[ok] / p[cols][ok]).tolist())
+            bounds.append(n0 / (float(p[cols].max()) * max(float(data.times[-1]), 1.0)))
         return float(np.median(rates)) * n0 if rates else min(bounds)
     logs, weights, t_ends = [], [], []
-    for data in problem.settings:
+    for data, cols in zip(problem.settings, problem.fit_columns):
         t_end = float(data.times[-1])
         t_ends.append(t_end)
-        drop = np.maximum(data.loss[0] - data.loss, 0.0).sum(axis=1)
+        drop = np.maximum(data.loss[0, cols] - data.loss[:, cols], 0.0).sum(axis=1)
         if drop[-1] > 0 and t_end > 0:
             i = int(np.argmax(drop >= 0.5 * drop[-1]))
             logs.append(math.log(drop[i] / max(data.times[i], t_end * 1e-6)))

@@ -476,3 +476,22 @@ def test_compare_rejects_free_for_unknown_models():
     curves = sk.solve(sk.ResourceModel([1.0, 0.2], 0.05, 0.1), steps=200).curves
     with pytest.raises(ValueError, match="free names unknown models"):
         sk.compare(curves, free={"resorce": ["eta"]})
+
+
+@pytest.mark.parametrize("model", ["resource", "parallel"])
+def test_held_out_curves_do_not_move_the_fit(model):
+    # The fit of skills 0-2 must not depend on skills 3-4's curves at all, starting values included:
+    # replacing the held-out curves by "never learned" gives bit-identical estimates and evaluations.
+    p = sk.zipf_frequencies(5, 1.5)
+    truth = sk.ResourceModel(p, 0.05, 0.1) if model == "resource" else sk.ParallelModel(p, 0.05, 0.1)
+    clean = sk.solve(truth, np.linspace(0, 300, 121)).curves
+    rng = np.random.default_rng(0)
+    loss = clean.loss + 0.005 * rng.standard_normal(clean.loss.shape)
+    other = loss.copy()
+    other[:, 3:] = 1.0
+    a = sk.fit(sk.SkillCurves(clean.times, loss, clean.names, p), model=model, skills=[0, 1, 2])
+    b = sk.fit(sk.SkillCurves(clean.times, other, clean.names, p), model=model, skills=[0, 1, 2])
+    assert a.estimates == b.estimates
+    assert a.nfev == b.nfev
+    # parallel: only eta/N0 is identified, and N0 is fixed at 1 by default
+    assert a.estimates["eta"] == pytest.approx(0.05 if model == "resource" else 0.05 / 0.1, rel=0.05)
