@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
 from ._checks import as_frequencies, as_matrix, as_names, as_scalar, choice
+from ._geometry import GeometryModel, _as_count, _as_seed
 
 LOSSES = ("mse", "ce")
 BATCH_NOISE = ("variance", "sampled")
@@ -88,16 +88,10 @@ class SignGDMeanField:
             object.__setattr__(self, "C", C)
         object.__setattr__(self, "loss", choice(self.loss, "loss", LOSSES))
         if self.batch is not None:
-            b = self.batch
-            if isinstance(b, bool) or not float(b).is_integer() or b < 1:
-                raise ValueError(f"batch must be a positive integer or None, got {b!r}")
-            object.__setattr__(self, "batch", int(b))
+            object.__setattr__(self, "batch", _as_count(self.batch, "batch"))
         object.__setattr__(self, "noise", as_scalar(self.noise, "noise", nonnegative=True))
         object.__setattr__(self, "batch_noise", choice(self.batch_noise, "batch_noise", BATCH_NOISE))
-        seed = self.seed
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        object.__setattr__(self, "seed", int(seed))
+        object.__setattr__(self, "seed", _as_seed(self.seed, "seed"))
         object.__setattr__(self, "names", as_names(self.names, n))
 
     @property
@@ -172,14 +166,13 @@ def iterate_mean_field(model: SignGDMeanField, steps: np.ndarray) -> np.ndarray:
     return out
 
 
-def mean_field_for(geometry: Any, seed: int | None = None, *, batch_noise: str = "variance") -> SignGDMeanField:
+def mean_field_for(geometry: GeometryModel, seed: int | None = None, *, batch_noise: str = "variance") -> SignGDMeanField:
     """The mean-field map of a SignGD GeometryModel: its p, lr, N, C = T T^T, loss, batch, noise.
 
     seed selects the random task vectors when the model has no task_seed (as in simulate) and
     seeds the sampled batches of batch_noise="sampled" (their stream is not the simulation's).
     """
-    from ._geometry import GeometryModel
-    from ._mapping import overlap_matrix
+    from ._mapping import overlap_matrix  # _mapping imports the solvers, which import this module
 
     if not isinstance(geometry, GeometryModel):
         raise ValueError(f"geometry must be a GeometryModel, got {type(geometry).__name__}")
