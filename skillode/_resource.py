@@ -206,16 +206,6 @@ class ResourceModel:
         }
 
     # --------------------------------------------------------------- the vector field
-    def _pull_and_slope(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Gradient magnitude g(x) and dg/dx, elementwise, shape like x."""
-        if self.loss == "mse":
-            active = x > 0
-            return np.where(active, x, 0.0), active.astype(np.float64)
-        # expit keeps sigmoid(-x) ~ exp(-x) accurate far out (tanh rounds it to 0 beyond x ~ 37),
-        # which matters once every skill is learned: the field is a ratio of these small pulls.
-        g = expit(-x)
-        return g, -g * expit(x)
-
     def _gate_values(self, x: np.ndarray) -> tuple[np.ndarray, list[tuple[int, np.ndarray, np.ndarray]]]:
         """Gate factors c (n,) and, per gated skill, (k, parents, dc_k/dx_parents)."""
         c = np.ones(self.n_skills)
@@ -255,18 +245,20 @@ class ResourceModel:
         ~ p exp(-z) underflow (z > ~745) long before their ratios stop mattering.
         """
         c, gate_grads = self._gate_values(x)
-        with np.errstate(divide="ignore"):
-            log_cp = np.log(c * self.p)
         if self.loss == "mse":
-            g, dg = self._pull_and_slope(x)
+            # pull = gradient magnitude: l itself while l > 0, none once the loss has reached 0
+            active = x > 0
+            g, dg = np.where(active, x, 0.0), active.astype(np.float64)
             scale = float((c * self.p * g).max())
             if not scale > 0.0:
                 return None
             g, dg = g / scale, dg / scale
             n0 = self.N0 / scale
         else:
+            # pull = sigmoid(-z), kept as a log: exp(-softplus(z)) stays exact where it underflows
             log_g = -np.logaddexp(0.0, x)
-            log_scale = float((log_cp + log_g).max())
+            with np.errstate(divide="ignore"):  # a shut gate (c = 0) is log 0 = -inf: no pull
+                log_scale = float((np.log(c * self.p) + log_g).max())
             if log_scale == -np.inf:
                 return None
             g = np.exp(log_g - log_scale)
