@@ -154,13 +154,12 @@ def iterate_mean_field(model: SignGDMeanField, steps: np.ndarray) -> np.ndarray:
     out = np.empty((steps.size, model.n_skills))
     s = np.zeros(model.n_skills)
     sampled = model.batch is not None and model.batch_noise == "sampled"
-    if sampled:
-        rng = np.random.default_rng(model.seed)
-        fractions = rng.multinomial(model.batch, model.p, size=int(steps[-1])) / model.batch
+    rng = np.random.default_rng(model.seed) if sampled else None
     k = 0
     for row, target in enumerate(steps.astype(np.int64)):
         while k < target:
-            s = s + model.step(s, fractions[k] if sampled else None)
+            fractions = rng.multinomial(model.batch, model.p) / model.batch if sampled else None
+            s = s + model.step(s, fractions)
             k += 1
         out[row] = s
     return out
