@@ -3,7 +3,8 @@
 Uses skillode's Geometry model (skillode._geometry.simulate) and its Resource mapping
 (skillode._mapping): the seed-averaged Geometry-model losses are compared with (a) the Resource
 model given by the paper's mapping with no free parameter (eta = 2 lr sqrt(N), N0 = 0) and (b)
-the Resource model with eta and N0 fitted (least squares on the curves).
+the Resource model with eta and N0 fitted (least squares on the curves); for SignGD also with (c)
+the SignGD mean field (skillode.SignGDMeanField), which has no free parameter either.
 """
 
 from __future__ import annotations
@@ -78,6 +79,11 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
     t_fit = mapping.predicted.learning_times(config.threshold)
     rel = lambda a, b: [float((x - y) / y) if np.isfinite(x) and np.isfinite(y) else None  # noqa: E731
                         for x, y in zip(a, b)]
+    mean_field = None
+    if config.optimizer == "signgd":  # the mean field is SignGD's
+        mf = sk.mean_field_for(model, config.seeds[0])
+        mean_field = sk.solve(mf, data.times, method="map").curves
+        t_mf = mean_field.learning_times(config.threshold)
     metrics = {
         "paper_mapping": {"eta": paper.eta, "eta_constant": PAPER_ETA_CONSTANT, "N0": paper.N0, "rmse": rmse_paper,
                           "learning_time_relative_error": rel(t_paper, t_data)},
@@ -89,6 +95,14 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
         "simulation_seconds": sim.seconds,
     }
     curves = {"measured": data, "resource_paper": paper_curves, "resource_fitted": mapping.predicted}
+    mf_row = []
+    if mean_field is not None:
+        rmse_mf = float(np.sqrt(np.mean((mean_field.loss - data.loss) ** 2)))
+        metrics["mean_field"] = {"kappa": mf.kappa, "rmse": rmse_mf, "learning_time_relative_error": rel(t_mf, t_data)}
+        metrics["learning_times"]["mean_field"] = t_mf.tolist()
+        curves["signgd_mean_field"] = mean_field
+        mf_row = [f"| SignGD mean field (not a Resource model), no free parameter | kappa = lr sqrt(2N/pi) = "
+                  f"{mf.kappa:.4g} | - | {rmse_mf:.3g} | {_errors(metrics['mean_field'])} |"]
     md = "\n".join([
         f"Geometry model: {config.n_skills} skills, p_k ~ k^-{config.zipf_alpha:g}, N = {config.N}, orthogonal random "
         f"task vectors, {config.optimizer} lr {config.lr:g}, {config.steps} steps, seeds {list(config.seeds)} "
@@ -101,6 +115,7 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
         f"{_errors(metrics['paper_mapping'])} |",
         f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g}) | {mapping.N0:.3g} | {mapping.rmse:.3g} | "
         f"{_errors(metrics['fitted_mapping'])} |",
+        *mf_row,
         "",
         f"Learning times (loss {config.threshold:g}): Geometry {', '.join(fmt(x) for x in t_data)}.",
         "",
@@ -129,6 +144,9 @@ def plot(result: ExperimentResult, out_dir) -> list:
     plot_curves(data, ax, kind="loss", style="-", label_prefix="Geometry ", colors=colors)
     plot_curves(result.curves["resource_paper"], ax, kind="loss", style=":", label_prefix="paper map ", colors=colors)
     plot_curves(result.curves["resource_fitted"], ax, kind="loss", style="--", label_prefix="fitted ", colors=colors)
+    if "signgd_mean_field" in result.curves:
+        plot_curves(result.curves["signgd_mean_field"], ax, kind="loss", style="-.", label_prefix="mean field ",
+                    colors=colors)
     ax.legend(fontsize="xx-small", ncol=3)
     fig.tight_layout()
     fig.savefig(out_dir / "geometry_curves.png", dpi=110)
