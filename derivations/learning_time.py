@@ -21,9 +21,19 @@ _P = sp.IndexedBase("p", positive=True)
 _p1, _p2, _c = sp.symbols("p_1 p_2 c", positive=True)
 _lam = sp.Symbol("lambda", positive=True)  # ln(1/eps), so that eps^r = exp(-lambda r) has known limits
 
-R_GRID = (1.0, 3.0, 30.0)
+R_GRID = (1.5, 3.0, 30.0)  # not r = 1: there both sides are 1 by symmetry
 EPS_GRID = (0.1, 0.01)
 NU_GRID = (0.0, 1.0, 10.0)
+
+
+def _slope_at_equal_frequencies() -> sp.Expr:
+    """d(t2/t1)/dr at r = 1, stated by hand: ln(1/eps) (2 eps + nu) / (2 (1 - eps) + nu ln(1/eps)).
+
+    At r = 1 numerator and denominator of the ratio are both D = 2 - 2 eps + nu ln(1/eps), so the
+    slope is (N' - D')/D with N' = (eps^r + nu) ln(1/eps) and D' = -eps^(1/r) ln(1/eps) / r^2.
+    """
+    lam = sp.log(1 / cf.eps)
+    return lam * (2 * cf.eps + cf.nu) / (2 * (1 - cf.eps) + cf.nu * lam)
 
 
 def _time_to_eps(p_i: sp.Expr, ps: tuple[sp.Expr, ...]) -> sp.Expr:
@@ -42,6 +52,9 @@ def statements() -> tuple[Statement, ...]:
         Statement("Domino: r -> oo at N0 = 0 (then eps -> 0 gives 2)",
                   sp.Eq(sp.Limit(ratio.subs(cf.nu, 0), cf.r, sp.oo), (2 - cf.eps) / (1 - cf.eps))),
         Statement("equal frequencies: r -> 1", sp.Eq(sp.Limit(ratio, cf.r, 1), 1)),
+        Statement("near equal frequencies: slope in r at r = 1 (t2/t1 = 1 + slope (r - 1) + O((r - 1)^2))",
+                  sp.Eq(sp.Subs(sp.Derivative(sp.Symbol("t_2") / sp.Symbol("t_1"), cf.r), cf.r, 1),
+                        _slope_at_equal_frequencies())),
         Statement("parallel learning: nu -> oo", sp.Eq(sp.Limit(ratio, cf.nu, sp.oo), cf.r)),
     )
 
@@ -60,6 +73,8 @@ def symbolic() -> tuple[SymbolicCheck, ...]:
                         domino.subs(_lam, -sp.log(cf.eps)), (2 - cf.eps) / (1 - cf.eps)))
     checks.append(equal("... and that tends to 2 as eps -> 0", sp.limit(domino, _lam, sp.oo), 2))
     checks.append(equal("lim_{r -> 1} t2/t1 = 1 (any eps, nu)", sp.limit(in_lambda, cf.r, 1), 1))
+    checks.append(equal("d(t2/t1)/dr at r = 1 is ln(1/eps) (2 eps + nu) / (2 (1 - eps) + nu ln(1/eps))",
+                        sp.diff(cf.TWO_SKILL_RATIO, cf.r).subs(cf.r, 1), _slope_at_equal_frequencies()))
     checks.append(equal("lim_{nu -> oo} t2/t1 = r", sp.limit(in_lambda, cf.nu, sp.oo), cf.r))
     return tuple(checks)
 
@@ -105,8 +120,22 @@ def numeric() -> tuple[NumericCheck, ...]:
     out.append(NumericCheck(f"parallel limit: |t2/t1(ODE, nu = 1e5) / t2/t1(ParallelModel) - 1| at r = 5, "
                             f"eps = {eps}; tolerance 2 / (nu ln(1/eps))", abs(resource / parallel - 1.0),
                             2 / (nu_big * lam), (("Parallel t2/t1", fmt(parallel)),)))
-    same = _ode_ratio(1.0, 0.1, 3.0)
-    out.append(NumericCheck("equal frequencies: |t2/t1 - 1| from the ODE solver at r = 1", abs(same - 1.0), 1e-9))
+    # Near r = 1. At r = 1 exactly the two skills obey the same ODE, so t2/t1 = 1 holds for any
+    # solver by symmetry and checks nothing. Just above it, the ODE solver's (t2/t1 - 1)/delta
+    # must match the sympy slope; the tolerance is twice the second-order term, c2 delta / c1,
+    # with c2 = (1/2) d^2(t2/t1)/dr^2 at r = 1, also from sympy (the solver's own error,
+    # ~1e-12 / delta, is far below it).
+    eps, nu, delta = 0.1, 3.0, 1e-3
+    c1 = float(_slope_at_equal_frequencies().subs({cf.eps: eps, cf.nu: nu}))
+    c2 = float((sp.diff(cf.TWO_SKILL_RATIO, cf.r, 2) / 2).subs({cf.r: 1, cf.eps: eps, cf.nu: nu}))
+    near = _ode_ratio(1.0 + delta, eps, nu)
+    slope = (near - 1.0) / delta
+    out.append(NumericCheck(f"near equal frequencies: |((t2/t1)(ODE, r = 1 + {delta:g}) - 1) / {delta:g} / slope - 1| "
+                            f"at eps = {eps:g}, nu = {nu:g}, slope = d(t2/t1)/dr at r = 1 from sympy; tolerance "
+                            "2 |c2| delta / slope (c2: the second-order coefficient)",
+                            abs(slope / c1 - 1.0), 2 * abs(c2) * delta / c1,
+                            (("slope (sympy)", fmt(c1)), ("(t2/t1 - 1)/delta (ODE)", fmt(slope)),
+                             ("c2 (sympy)", fmt(c2)))))
     return tuple(out)
 
 

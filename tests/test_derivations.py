@@ -58,6 +58,33 @@ def test_two_skill_ratio_matches_hand_evaluation_and_limits():
     assert cf.two_skill_time_ratio(1.0, 0.3, 2.0) == pytest.approx(1.0, abs=1e-15)
 
 
+def test_two_skill_ratio_slope_at_equal_frequencies():
+    # by hand: at r = 1 numerator and denominator are both 2 - 2 eps + nu lam, so the slope is
+    # (N' - D') / D with N' = (eps + nu) lam and D' = -eps lam; against a central difference
+    for eps, nu in ((0.1, 3.0), (0.01, 0.0), (0.3, 0.5)):
+        lam = math.log(1 / eps)
+        by_hand = lam * (2 * eps + nu) / (2 * (1 - eps) + nu * lam)
+        h = 1e-5
+        central = (cf.two_skill_time_ratio(1 + h, eps, nu) - cf.two_skill_time_ratio(1 - h, eps, nu)) / (2 * h)
+        assert central == pytest.approx(by_hand, rel=1e-8)
+
+
+def test_learning_time_check_near_equal_frequencies_can_fail(monkeypatch):
+    from derivations import learning_time as lt
+
+    def near(checks):
+        (check,) = [c for c in checks if c.description.startswith("near equal frequencies")]
+        return check
+
+    check = near(lt.numeric())
+    # not the old r = 1 comparison (0 by symmetry): a real, small discrepancy under a tight tolerance
+    assert 0 < check.error <= check.tolerance < 1e-4
+    # a solver 1% off in N0 (nu) moves the slope by ~1% and must fail the check
+    monkeypatch.setattr(lt, "_ode_ratio", lambda r, eps, nu, eta=1.0: float(cf.two_skill_time_ratio(r, eps, 1.01 * nu)))
+    bad = near(lt.numeric())
+    assert bad.error > 10 * bad.tolerance
+
+
 def test_learning_times_match_the_ode_solver():
     p = np.array([0.6, 0.3, 0.1])
     model = sk.ResourceModel(p, 1.5, N0=0.2)
