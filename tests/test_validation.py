@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -19,14 +20,26 @@ from skillode.cli import main  # noqa: E402
 from validation import (CompositionalConfig, DominoConfig, GeometryConfig, ModularityConfig, ParityTask,  # noqa: E402
                         TrainSettings, make_parity_data, train_parity, write_report)
 from validation._common import (TimesCase, bootstrap_ci, finite_mean, first_step, first_step_relative,  # noqa: E402
-                                fit_resource_times, resource_learning_times)
-from validation import domino, modularity  # noqa: E402
+                                fit_resource_times, paired_ratio, resource_learning_times)
+from validation import compositional, domino, modularity  # noqa: E402
+from validation import _train  # noqa: E402
+from validation._train import auto_threads  # noqa: E402
+
+AUTO_MAX_THREADS = _train.AUTO_MAX_THREADS  # the module's cap, before the fixture below lowers it
 
 TINY_DOMINO = DominoConfig(n_bits=8, hidden=32, p2_values=(1.0, 0.1), seeds=(0, 1, 2), train_size=1000,
                            test_size=200, steps=500, fit_p2=(1.0,))
 TINY_COMP = CompositionalConfig(n_bits=8, hidden=32, seeds=(0, 1), train_size=400, test_size=100, steps=250)
 TINY_MOD = ModularityConfig(hidden=100, seeds=(0, 1, 2, 3), train_size=32, test_size=32, steps=500, loss_fraction=0.05)
 TINY_GEOM = GeometryConfig(n_skills=3, N=100, steps=150, seeds=(0,))
+
+
+@pytest.fixture(autouse=True)
+def _one_training_thread(monkeypatch):
+    """Tests train with 1 torch thread where a config leaves threads to the automatic choice: on a
+    shared 2-core machine that other jobs keep busy, a second OpenMP thread spin-waits (measured:
+    6x slower). test_threads_default_to_the_automatic_choice_and_are_recorded restores the cap."""
+    monkeypatch.setattr(_train, "AUTO_MAX_THREADS", 1)
 
 
 # ----------------------------------------------------------------------------- batching
@@ -141,6 +154,88 @@ def test_bootstrap_ci_paired_ratio_keeps_runs_together():
         bootstrap_ci(t2, t1[:3], paired=True)
 
 
+def _shared_factor_times(n_seeds: int, true_ratio: float, rng_seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """(slow, fast) learning times of two conditions run on the same seeds: a strong per-seed factor
+    (log-normal, sigma 1: some seeds' data/init take e^2 times longer) common to both, times 5%
+    independent noise, so mean(slow) / mean(fast) -> true_ratio."""
+    rng = np.random.default_rng(rng_seed)
+    shared = 1000.0 * np.exp(rng.normal(0.0, 1.0, n_seeds))
+    fast = shared * np.exp(rng.normal(0.0, 0.05, n_seeds))
+    slow = true_ratio * shared * np.exp(rng.normal(0.0, 0.05, n_seeds))
+    return slow, fast
+
+
+def test_paired_ratio_with_a_shared_seed_factor_is_narrow_and_covers_the_truth():
+    slow, fast = _shared_factor_times(30, 3.0)
+    fast[4] = np.nan  # seed 4 never learned in the fast condition: it leaves both means
+    out = paired_ratio(slow, fast, seed=0)
+    point, lo, hi = out["ratio"]
+    keep = np.arange(30) != 4
+    assert point == pytest.approx(slow[keep].mean() / fast[keep].mean(), rel=1e-12)
+    assert out["n_pairs"] == 29
+    np.testing.assert_allclose(np.delete(out["per_seed"], 4), slow[keep] / fast[keep], rtol=1e-12)
+    assert math.isnan(out["per_seed"][4])
+    assert lo < 3.0 < hi
+    _, ulo, uhi = bootstrap_ci(slow, fast, seed=0)  # unpaired: the seed factor enters twice
+    assert ulo < 3.0 < uhi
+    # the noise left after the shared factor cancels is 5% per seed, so the paired interval is a few
+    # percent wide; the unpaired one carries the factor's ~100% spread (18-32x wider here, at least
+    # 8.5x over 200 draws of the synthetic times; the percentile interval covered the truth in 92%)
+    assert hi - lo < 0.2 * (uhi - ulo)
+    assert hi - lo < 0.1 * 3.0
+
+
+def test_modularity_speedups_pair_the_conditions_by_seed():
+    n = 30
+    slow, fast = _shared_factor_times(n, 4.0, rng_seed=3)
+    other = np.full(n, 50.0)  # frequent task, same in every condition
+    times = {"nonmodular": np.column_stack([other, slow]), "modular": np.column_stack([other, fast]),
+             "reweighted": np.column_stack([other, fast])}
+    ratios, pairing = modularity.speedup_ratios(times)
+    point, lo, hi = ratios["modular_rare"]
+    assert point == pytest.approx(slow.mean() / fast.mean(), rel=1e-12)
+    assert lo < 4.0 < hi
+    _, ulo, uhi = bootstrap_ci(slow, fast, seed=11)
+    assert hi - lo < 0.2 * (uhi - ulo)
+    assert ratios["modular_frequent"] == pytest.approx((1.0, 1.0, 1.0), rel=1e-12)
+    assert pairing["reweighted_rare"]["n_pairs"] == n
+    np.testing.assert_allclose(pairing["modular_rare"]["per_seed"], slow / fast, rtol=1e-12)
+
+
+def test_conditions_paired_by_seed_share_inputs_and_initial_weights():
+    # the premise of pairing: at step 0 (before any update) a seed's runs in two conditions give
+    # the same held-out losses on the tasks they share, so they start from the same data and weights
+    kw = dict(n_bits=8, hidden=8, train_size=50, test_size=20, settings=TrainSettings(1))
+    comp = train_parity(compositional.CONDITIONS["compositional"], [3, 4], **kw)
+    ind = train_parity(compositional.CONDITIONS["independent"], [3, 4], **kw)
+    np.testing.assert_array_equal(comp.test_loss[:, 0, :2], ind.test_loss[:, 0, :2])
+    assert np.all(comp.test_loss[:, 0, 2] != ind.test_loss[:, 0, 2])  # AB and D are different targets
+    cfg = ModularityConfig(hidden=8, seeds=(3, 4), train_size=16, test_size=16, steps=5)
+    nonmod, rew = (modularity.train_condition(cfg, c) for c in ("nonmodular", "reweighted"))
+    np.testing.assert_array_equal(nonmod.test_loss[:, 0], rew.test_loss[:, 0])
+    # the task weights differ, and so do the runs (Adam's first, sign-like step may still agree)
+    assert np.abs(nonmod.test_loss[:, -1] - rew.test_loss[:, -1]).max() > 1e-4
+
+
+def test_compositional_ratios_pair_the_conditions_by_seed():
+    n = 30
+    slow, fast = _shared_factor_times(n, 2.0, rng_seed=5)
+    acc_ind = np.column_stack([fast, fast, slow])
+    acc_comp = np.column_stack([fast, fast, fast])
+    onset = np.column_stack([fast, 0.5 * fast, slow])  # AB's onset: 2x A's, 4x B's, seed by seed
+    out = compositional.cross_condition_ratios({"independent": {"acc_times": acc_ind, "onset_times": onset},
+                                                "compositional": {"acc_times": acc_comp, "onset_times": onset}})
+    point, lo, hi = out["composite_vs_independent_speedup"]
+    assert point == pytest.approx(slow.mean() / fast.mean(), rel=1e-12)
+    assert lo < 2.0 < hi
+    _, ulo, uhi = bootstrap_ci(slow, fast, seed=99)
+    assert hi - lo < 0.2 * (uhi - ulo)
+    onset_a, onset_b = out["composite_onset_over_parents"]["A"], out["composite_onset_over_parents"]["B"]
+    assert onset_a[1] < 2.0 < onset_a[2] and onset_b[1] < 4.0 < onset_b[2]
+    assert onset_b[0] == pytest.approx(2 * onset_a[0], rel=1e-12)
+    assert out["pairing"]["composite_vs_independent_speedup"]["n_pairs"] == n
+
+
 # --------------------------------------------------------------------------------- fits
 def test_fit_resource_times_recovers_known_parameters():
     # synthetic "measurements" from the exact Resource solution (an independent closed form)
@@ -165,6 +260,23 @@ def test_fit_resource_times_with_gate_recovers_parameters():
     f_eta, f_n0, _ = fit_resource_times([TimesCase((1.0, 1.0, 1.0), tuple(times), thr, gates)])
     assert f_eta == pytest.approx(eta, rel=1e-3)
     assert f_n0 == pytest.approx(n0, rel=1e-2)
+
+
+def test_threads_default_to_the_automatic_choice_and_are_recorded(monkeypatch):
+    monkeypatch.setattr(_train, "AUTO_MAX_THREADS", AUTO_MAX_THREADS)  # undo the fixture
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    assert auto_threads() == min(2, cores)
+    for cfg in (DominoConfig(), CompositionalConfig(), ModularityConfig()):
+        assert cfg.threads is None
+    before = torch.get_num_threads()
+    kw = dict(n_bits=8, hidden=8, train_size=40, test_size=10)
+    rec = train_parity([ParityTask((0, 1))], [0], settings=TrainSettings(3), **kw)
+    assert rec.threads == min(2, cores)
+    assert train_parity([ParityTask((0, 1))], [0], settings=TrainSettings(3, threads=1), **kw).threads == 1
+    assert torch.get_num_threads() == before  # torch's own setting is restored
 
 
 def test_configs_reject_bad_values():
@@ -227,6 +339,11 @@ def test_write_report_all_experiments(tmp_path):
     assert paper["eta"] == pytest.approx(paper["eta_constant"] * TINY_GEOM.lr * math.sqrt(TINY_GEOM.N), rel=1e-12)
     mod = metrics["modularity"]["metrics"]
     assert mod["speedups"]["modular_rare"][0] > 1.0
+    assert "paired by seed" in text
+    # the default configs pick the thread count automatically and metrics.json says which
+    for name in ("domino", "compositional", "modularity"):
+        assert metrics[name]["config"]["threads"] is None
+        assert metrics[name]["metrics"]["threads_used"] == auto_threads()
 
 
 def test_report_survives_runs_where_nothing_is_learned(tmp_path):

@@ -18,6 +18,12 @@ value. Model predictions: the Domino model (skills learned one after another) gi
 the shared network and t2/t1 = 1 when each task has its own module, so modularity should speed
 the rare task up by about 2; the Resource model fitted (eta, N0) to the non-modular run predicts
 the reweighted run's learning times.
+
+All three conditions run the same seeds. A seed fixes the inputs (train and held-out); the
+non-modular and reweighted runs of a seed also start from the same weights, while the modular
+network (a different shape) draws its own initial weights from the same seed's stream. Speed-ups
+between conditions are therefore paired by seed: ratio of means over the seeds where both runs
+learned the task, bootstrap over seed indices.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import torch
 import skillode as sk
 
 from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      finite_mean, first_step_relative, fmt, model_times_or_nan, try_fit_resource_times)
+                      finite_mean, first_step_relative, fmt, model_times_or_nan, paired_ratio, try_fit_resource_times)
 from ._train import (TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups,
                      train)
 
@@ -53,7 +59,7 @@ class ModularityConfig:
         train_size, test_size: samples per seed, x ~ U(-1, 1)^2.
         steps, lr: full-batch Adam steps and learning rate.
         loss_fraction: learned = held-out loss at this fraction of its initial value.
-        threads: torch threads (see DominoConfig).
+        threads: torch threads (None: automatic; see DominoConfig).
     """
 
     frequencies: tuple[float, float] = (0.99, 0.01)
@@ -65,7 +71,7 @@ class ModularityConfig:
     steps: int = 1500
     lr: float = 1e-3
     loss_fraction: float = 0.01
-    threads: int | None = 1
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.frequencies) != 2 or any(not p > 0 for p in self.frequencies):
@@ -139,10 +145,13 @@ def _train_group(config: ModularityConfig, condition: str, seeds: list[int], pro
 
 
 def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False) -> ExperimentResult:
-    times, curves, arrays, wall = {}, {}, {}, 0.0
+    times, curves, arrays, wall, threads = {}, {}, {}, 0.0, set()
     for cond in CONDITIONS:
         rec = train_condition(config, cond, progress=progress)
         wall += rec.wall_seconds
+        threads.add(rec.threads)
+        if rec.seeds != tuple(config.seeds):  # the speed-ups pair row i of every condition
+            raise RuntimeError(f"{cond}: runs came back in seed order {rec.seeds}, not {tuple(config.seeds)}")
         times[cond] = first_step_relative(rec.test_loss, config.loss_fraction)  # (S, 2)
         arrays[cond] = {"test_loss": rec.test_loss, "times": times[cond]}
         curves[f"measured_{cond}"] = sk.SkillCurves(
@@ -158,12 +167,7 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
                 "t1_quantiles": _quantiles(t[:, 0]), "t2_quantiles": _quantiles(t[:, 1])}
 
     measured = {cond: summary(cond) for cond in CONDITIONS}
-    speedups = {
-        "modular_rare": bootstrap_ci(times["nonmodular"][:, 1], times["modular"][:, 1], seed=11),
-        "modular_frequent": bootstrap_ci(times["nonmodular"][:, 0], times["modular"][:, 0], seed=12),
-        "reweighted_rare": bootstrap_ci(times["nonmodular"][:, 1], times["reweighted"][:, 1], seed=13),
-        "reweighted_frequent": bootstrap_ci(times["nonmodular"][:, 0], times["reweighted"][:, 0], seed=14),
-    }
+    speedups, pairing = speedup_ratios(times)
     # Domino model: the shared network learns the tasks one after another (t2/t1 = 2); separate
     # modules learn both at once (t2/t1 = 1), so the rare task is sped up by t2_shared / t2_own.
     domino = sk.DominoModel(config.frequencies, 1.0)
@@ -182,6 +186,7 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
     metrics = {
         "measured": measured,
         "speedups": speedups,
+        "speedup_pairing": pairing,
         "domino_predicted_rare_speedup_modular": domino_rare_speedup,
         "resource": {
             "eta": eta, "N0": n0, "rms_log_residual_fit": rms, "fitted_on": "nonmodular seed-mean learning times",
@@ -191,11 +196,35 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
             "predicted_rare_speedup_reweighted": float(pred_nm[1] / pred_rw[1]),
         },
         "wall_seconds": wall,
+        "threads_used": threads.pop() if len(threads) == 1 else None,
     }
     cfg = asdict(config) | {"environment": environment(),
                             "weights": {c: list(config.weights(c)) for c in CONDITIONS}}
     return ExperimentResult(NAME, "Modularity and loss reweighting", cfg, metrics, curves, arrays,
                             _markdown(config, metrics), ("modularity_times.png", "modularity_curves.png"))
+
+
+SPEEDUPS = {  # name: (other condition, task index, bootstrap seed)
+    "modular_rare": ("modular", 1, 11), "modular_frequent": ("modular", 0, 12),
+    "reweighted_rare": ("reweighted", 1, 13), "reweighted_frequent": ("reweighted", 0, 14),
+}
+
+
+def speedup_ratios(times: dict) -> tuple[dict, dict]:
+    """Speed-ups over the non-modular run: mean t(nonmodular) / mean t(other), paired by seed.
+
+    times[cond] has shape (n_seeds, 2), rows in the same seed order for every condition. A seed's
+    runs share their inputs (and, non-modular vs reweighted, their initial weights), so each ratio
+    is a paired_ratio: the seeds where both runs learned the task, resampled as pairs.
+
+    Returns ({name: (point, lo, hi)}, {name: {"n_pairs", "per_seed"}}) for the names in SPEEDUPS.
+    """
+    ratios, pairing = {}, {}
+    for name, (other, k, seed) in SPEEDUPS.items():
+        r = paired_ratio(times["nonmodular"][:, k], times[other][:, k], seed=seed)
+        ratios[name] = r["ratio"]
+        pairing[name] = {"n_pairs": r["n_pairs"], "per_seed": r["per_seed"]}
+    return ratios, pairing
 
 
 def _quantiles(t: np.ndarray) -> list[float]:
@@ -221,21 +250,26 @@ def _markdown(config: ModularityConfig, m: dict) -> str:
                      f"[{fmt(d['t2'][1])}, {fmt(d['t2'][2])}] | {', '.join(fmt(q) for q in d['t2_quantiles'])} | "
                      f"{fmt(d['t2_over_t1'][0])} | {d['learned_fraction'][0]:.0%}, {d['learned_fraction'][1]:.0%} |")
     s = m["speedups"]
+    n = m["speedup_pairing"]
     r = m["resource"]
     lines += [
         "",
-        "Speed-ups (ratio of mean learning times, non-modular / other; 95% bootstrap CI). Means are over the "
-        "seeds that learned the task within the run (see the learned column); a seed that never learned is left "
-        "out, which understates a speed-up when the non-modular run is the censored one.",
+        "Speed-ups (ratio of mean learning times, non-modular / other; 95% bootstrap CI, paired by seed: the "
+        "runs of one seed share their inputs, and the non-modular and reweighted runs their initial weights, so "
+        "seeds are resampled with both of their runs). Both means are over the same seeds, those where both "
+        "runs learned the task (n pairs); a seed that never learned is left out, which understates a speed-up "
+        "when the non-modular run is the censored one.",
         "",
         f"- modular, rare task: {fmt(s['modular_rare'][0])}x [{fmt(s['modular_rare'][1])}, "
-        f"{fmt(s['modular_rare'][2])}] (Domino model: {m['domino_predicted_rare_speedup_modular']:g}x); "
+        f"{fmt(s['modular_rare'][2])}], n = {n['modular_rare']['n_pairs']} (Domino model: "
+        f"{m['domino_predicted_rare_speedup_modular']:g}x); "
         f"frequent task: {fmt(s['modular_frequent'][0])}x [{fmt(s['modular_frequent'][1])}, "
-        f"{fmt(s['modular_frequent'][2])}]",
+        f"{fmt(s['modular_frequent'][2])}], n = {n['modular_frequent']['n_pairs']}",
         f"- reweighted, rare task: {fmt(s['reweighted_rare'][0])}x [{fmt(s['reweighted_rare'][1])}, "
-        f"{fmt(s['reweighted_rare'][2])}] (Resource model: {fmt(r['predicted_rare_speedup_reweighted'])}x); "
+        f"{fmt(s['reweighted_rare'][2])}], n = {n['reweighted_rare']['n_pairs']} (Resource model: "
+        f"{fmt(r['predicted_rare_speedup_reweighted'])}x); "
         f"frequent task: {fmt(s['reweighted_frequent'][0])}x [{fmt(s['reweighted_frequent'][1])}, "
-        f"{fmt(s['reweighted_frequent'][2])}]",
+        f"{fmt(s['reweighted_frequent'][2])}], n = {n['reweighted_frequent']['n_pairs']}",
         "",
         "Resource model fitted to the non-modular run (2 parameters on 2 mean learning times): "
         f"eta = {fmt(r['eta'], 4)}, "
