@@ -21,8 +21,8 @@ def register(sub) -> None:
     ap.add_argument("--quick", action="store_true", help="small configs (a few minutes on 2 cores)")
     ap.add_argument("--progress", action="store_true", help="show progress bars")
     ap.add_argument("--threads", type=int, default=None,
-                    help="torch threads for training (default: automatic, min(2, available cores); "
-                         "pass 1 on a machine other jobs keep busy)")
+                    help="torch threads for training (default: automatic, min(2, available cores), "
+                         "lowered to 1 when the load average shows other jobs using the cores)")
     ap.set_defaults(func=run)
 
 

@@ -43,11 +43,11 @@ class DominoConfig:
             the held-out loss falls to this fraction of its initial value; the Resource model's is
             when l_k = loss_fraction (l_k(0) = 1).
         fit_p2: the p2 settings whose learning times fit (eta, N0); the others are predicted.
-        threads: torch threads during training; None (default) picks validation._train.auto_threads(),
-            min(2, available cores): on an idle 2-core machine 2 threads trained a 1000-sample
-            batch faster than 1 (0.26 vs 0.31 s per seed per 1000 steps). Pass 1 on a machine
-            other jobs keep busy (a second OpenMP thread spin-waiting on a busy core ran up to
-            10x slower). The count used is in the metrics as threads_used.
+        threads: torch threads during training; None (default) picks validation._train.auto_threads():
+            min(2, available cores) on an idle machine (2 threads trained a 1000-sample batch in
+            0.26 vs 0.31 s per seed per 1000 steps), 1 when the load average shows other jobs on
+            the cores (a second OpenMP thread waiting on a busy core ran up to 10x slower). The
+            count used is in the metrics as threads_used.
     """
 
     n_bits: int = 32
