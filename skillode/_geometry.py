@@ -30,8 +30,10 @@ above acts coordinate by coordinate, so only the n task coordinates are simulate
 the other N - n coordinates never touch the loss.
 
 Many runs (configurations x seeds) advance together as a leading batch dimension of one torch
-computation. Each run owns its random streams (counts and noise generators seeded from the run's
-seed), so a run's curves do not depend on what it was batched with.
+computation (CPU or GPU), or, where a step is too small for torch's per-operation cost to pay off,
+in a compiled numba loop (skillode._geometry_kernel; simulate's `backend`). Each run owns its
+random streams (counts and noise generators seeded from the run's seed), so a run's curves do not
+depend on what it was batched with, nor on the backend.
 """
 
 from __future__ import annotations
