@@ -1,4 +1,4 @@
-"""Speed of the exact solver, whose per-skill closed forms come from skillode._closed_forms.
+"""Speed of the exact solver, whose per-skill closed forms come from skillode.closed_forms.
 
 Run by hand: .venv/bin/python benchmarks/bench_exact_closed_forms.py (or pytest -m benchmark).
 Target: 10,000 skills x 1,000 times well under 1 s.

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 import skillode as sk
-from skillode._geometry import GeometryModel, simulate, zipf_frequencies
+from skillode import GeometryModel, simulate, zipf_frequencies
 
 FIG6 = dict(N=1000, n=10, alpha=2.0, lr=3e-4, batch=1024, steps=3000)
 
@@ -136,7 +136,7 @@ def bench_backends(budget_flops: float = 2e8) -> list[dict]:
 
 
 def bench_sweep(n_alphas: int = 4, n_N: int = 20, n_seeds: int = 4, steps: int = 20_000, jobs: int = 2) -> dict:
-    from skillode._sweep import ScalingSweepConfig, run_scaling_sweep
+    from skillode.sweeps import ScalingSweepConfig, run_scaling_sweep
 
     config = ScalingSweepConfig(
         alphas=tuple(np.linspace(1.25, 2.0, n_alphas).round(4).tolist()),

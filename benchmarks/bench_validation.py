@@ -20,8 +20,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-import validation._train as vt  # noqa: E402
-from validation import ParityTask, TrainSettings, train_parity  # noqa: E402
+import skillode.validation._train as vt  # noqa: E402
+from skillode.validation import ParityTask, TrainSettings, train_parity  # noqa: E402
 
 TASKS = (ParityTask((0, 1), 1.0), ParityTask((2, 3), 0.1))
 SEEDS = (0, 1, 2, 3, 4)

@@ -9,7 +9,7 @@ return typed results carrying the measured error and the tolerance it is held to
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import sympy as sp
@@ -57,7 +57,7 @@ class Derivation:
         title: one line.
         assumptions: the conditions under which the statement holds.
         regime: "exact" or where an asymptotic statement applies ("1 << eta t << n").
-        statements: the formulas, built from skillode._closed_forms.
+        statements: the formulas, built from skillode.closed_forms.
         symbolic: () -> tuple of SymbolicCheck.
         numeric: () -> tuple of NumericCheck (against skillode's solvers).
         notes: prose: why, and how the numeric check was set up.

@@ -7,7 +7,7 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import minimize_scalar
 
-from skillode import _closed_forms as cf
+from skillode import closed_forms as cf
 
 from ._core import Derivation, NumericCheck, Statement, SymbolicCheck, equal, register
 

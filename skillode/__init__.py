@@ -3,27 +3,39 @@
 Models are data plus a vector field; solvers are chosen by name; everything produces SkillCurves.
 """
 
-from . import _closed_forms as closed_forms
-from ._curves import SkillCurves
-from ._fit import (
+from . import closed_forms, plot
+from ._version import __version__
+from .curves import SkillCurves
+from .fitting import (
     Comparison,
     FitConfig,
     FitResult,
     PredictionError,
+    ResourceMapping,
     compare,
     fit,
+    fit_resource_mapping,
     load_curves,
+    n0_study,
     predict,
     prediction_error,
     to_loss,
 )
-from ._geometry import GeometryModel, GeometryResult, log_steps, simulate, zipf_frequencies
-from ._limits import DominoModel, ParallelModel
-from ._mean_field import SignGDMeanField, mean_field_for
-from ._mapping import ResourceMapping, fit_resource_mapping, n0_study, resource_model_for
-from ._resource import Gate, ResourceModel
-from ._solvers import Solution, solve
-from ._sweep import (
+from .models import (
+    DominoModel,
+    Gate,
+    GeometryModel,
+    ParallelModel,
+    ResourceModel,
+    SignGDMeanField,
+    SymbolicSystem,
+    mean_field_for,
+    resource_model_for,
+    zipf_frequencies,
+)
+from .plot import plot_curves, plot_total_loss
+from .solvers import GeometryResult, Solution, log_steps, methods_for, register_method, simulate, solve
+from .sweeps import (
     ChinchillaFit,
     PowerLawFit,
     ScalingSweepConfig,
@@ -34,9 +46,6 @@ from ._sweep import (
     summarize_scaling,
     two_skill_sweep,
 )
-from ._symbolic import SymbolicSystem
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ChinchillaFit",
@@ -67,9 +76,14 @@ __all__ = [
     "load_scaling_sweep",
     "log_steps",
     "mean_field_for",
+    "methods_for",
     "n0_study",
+    "plot",
+    "plot_curves",
+    "plot_total_loss",
     "predict",
     "prediction_error",
+    "register_method",
     "resource_model_for",
     "run_scaling_sweep",
     "simulate",
@@ -78,4 +92,5 @@ __all__ = [
     "to_loss",
     "two_skill_sweep",
     "zipf_frequencies",
+    "__version__",
 ]

@@ -107,3 +107,23 @@ def choice(value: Any, name: str, options: tuple[str, ...]) -> str:
     if key not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
     return key
+
+
+def as_count(value: Any, name: str, *, minimum: int = 1) -> int:
+    """An integer >= minimum (a float with an integer value is accepted; bool is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) and not (
+        isinstance(value, float) and value.is_integer()
+    ):
+        raise ValueError(f"{name} must be an integer, got {value!r}")
+    k = int(value)
+    if k < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {k}")
+    return k
+
+
+def as_seed(value: Any, name: str) -> int:
+    """A seed for numpy and torch generators: an integer in [0, 2**63)."""
+    k = as_count(value, name, minimum=0)
+    if k >= 2**63:
+        raise ValueError(f"{name} must be below 2**63, got {k}")
+    return k

@@ -1,7 +1,7 @@
 """Experiment 4: Geometry model vs Resource model (the paper's mapping eta = 2 lr sqrt(N), C = T T^T).
 
-Uses skillode's Geometry model (skillode._geometry.simulate) and its Resource mapping
-(skillode._mapping): the seed-averaged Geometry-model losses are compared with (a) the Resource
+Uses skillode's Geometry model (skillode.simulate) and its Resource mapping
+(skillode.fit_resource_mapping): the seed-averaged Geometry-model losses are compared with (a) the Resource
 model given by the paper's mapping with no free parameter (eta = 2 lr sqrt(N), N0 = 0) and (b)
 the Resource model with eta and N0 fitted (least squares on the curves); for SignGD also with (c)
 the SignGD mean field (skillode.SignGDMeanField), which has no free parameter either.
@@ -60,8 +60,9 @@ QUICK = GeometryConfig(N=400, steps=300, seeds=(0, 1))
 
 
 def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) -> ExperimentResult:
-    from skillode._geometry import GeometryModel, simulate, zipf_frequencies
-    from skillode._mapping import PAPER_ETA_CONSTANT, fit_resource_mapping, resource_model_for
+    from skillode import GeometryModel, simulate, zipf_frequencies
+    from skillode import fit_resource_mapping, resource_model_for
+    from skillode.models import PAPER_ETA_CONSTANT
 
     p = zipf_frequencies(config.n_skills, config.zipf_alpha)
     model = GeometryModel(p, config.N, tasks="orthogonal", optimizer=config.optimizer, lr=config.lr)
@@ -106,7 +107,7 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
     md = "\n".join([
         f"Geometry model: {config.n_skills} skills, p_k ~ k^-{config.zipf_alpha:g}, N = {config.N}, orthogonal random "
         f"task vectors, {config.optimizer} lr {config.lr:g}, {config.steps} steps, seeds {list(config.seeds)} "
-        "(losses averaged over seeds). Simulated with skillode's GeometryModel; mapping from skillode._mapping.",
+        "(losses averaged over seeds). Simulated with skillode's GeometryModel; mapping from skillode.fit_resource_mapping.",
         "",
         "| Resource model | eta (constant c) | N0 | rmse of per-skill loss | learning-time rel. errors |",
         "|---|---|---|---|---|",
@@ -135,7 +136,7 @@ def plot(result: ExperimentResult, out_dir) -> list:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from skillode._plot import plot_curves
+    from skillode.plot import plot_curves
 
     out_dir = Path(out_dir)
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -157,8 +158,8 @@ def plot(result: ExperimentResult, out_dir) -> list:
 def available() -> bool:
     """Whether skillode's Geometry model and mapping can be imported."""
     try:
-        import skillode._geometry  # noqa: F401
-        import skillode._mapping  # noqa: F401
+        import skillode.fitting  # noqa: F401
+        import skillode.solvers  # noqa: F401
     except ImportError:
         return False
     return True

@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from skillode._curves import _jsonable
+from skillode.curves._json import _jsonable
 
 from . import compositional, domino, geometry, modularity
 from ._common import ExperimentResult

@@ -1,0 +1,45 @@
+"""The `skillode` command line: thin argparse subcommands over the public API.
+
+Each subcommand lives in its own module (cli/_NAME.py) exposing register(subparsers), which adds a
+parser whose `func` default takes the parsed arguments and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+_SUBCOMMAND_MODULES = (
+    "skillode.cli._solve",
+    "skillode.cli._fit",
+    "skillode.cli._derive",
+    "skillode.cli._validate",
+    "skillode.cli._sweep",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="skillode", description="The physics of skill learning.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as exc:
+        print(f"skillode {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # output piped into e.g. `head`, which closed early: not an error of ours
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+

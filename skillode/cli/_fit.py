@@ -1,0 +1,194 @@
+"""`skillode fit FILE... --model all --out DIR`: fit models to observed curves, compare, plot.
+
+Writes into DIR: models.csv (the ranking), parameters.csv (estimates, standard errors,
+intervals), fit.json (everything, including seeds and held-out errors), fitted_<model>.npz
+(the fitted curves; fitted_<model>_<s>.npz per setting when several files are fitted) and
+overlay.png (data as dots, each fitted model as lines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from ..curves import SkillCurves
+from ..curves._json import _jsonable
+from ._common import _float_list
+from ..fitting import CRITERIA, MODELS, QUANTITIES, Comparison, compare, prediction_error, to_loss
+
+
+def _name_list(text: str) -> list[str]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated names")
+    return names
+
+
+def register(sub) -> None:
+    ap = sub.add_parser(
+        "fit",
+        help="fit Resource/Domino/Parallel models to observed skill curves and rank them",
+        description=(
+            "Fit models to per-skill curves (wide CSV: step + one column per skill; long CSV: step,skill,value; "
+            "or npz from skillode). Several FILEs are frequency settings fitted jointly (shared eta, N0). "
+            "Writes models.csv, parameters.csv, fit.json, fitted_<model>.npz and overlay.png into --out."
+        ),
+    )
+    ap.add_argument("files", nargs="+", type=Path, metavar="FILE", help="observed curves (.csv or .npz)")
+    ap.add_argument("--model", choices=MODELS + ("all",), default="all", help="model to fit (default: all, ranked)")
+    ap.add_argument("--free", type=_name_list, default=None,
+                    help="free parameters of a single --model, e.g. eta,N0,offset,gate_exponent,p "
+                         "(default: resource eta,N0; domino eta; parallel eta; plus p without frequencies)")
+    ap.add_argument("--fit-offset", action="store_true", help="also fit a time offset (every model)")
+    ap.add_argument("--quantity", choices=QUANTITIES, default="loss",
+                    help="the files hold losses or accuracies (mapped to loss = (1 - acc) / (1 - chance))")
+    ap.add_argument("--chance", type=float, default=0.0, help="chance accuracy for --quantity accuracy (default 0)")
+    ap.add_argument("--normalize", action="store_true", help="divide each observed loss (with --quantity accuracy, its loss-equivalent) and each "
+                         "model curve by its value at the first step")
+    ap.add_argument("--loss", choices=("mse", "ce"), default="mse", help="Resource-model loss (default mse)")
+    ap.add_argument("--frequencies", type=_float_list, action="append", default=None, metavar="P1,P2,...",
+                    help="skill frequencies, once per FILE in order (default: from the files)")
+    ap.add_argument("--criterion", choices=CRITERIA, default="aic", help="ranking criterion (default aic)")
+    ap.add_argument("--bootstrap", type=int, default=100, help="bootstrap refits for intervals (default 100; 0: Wald)")
+    ap.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    ap.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
+    ap.add_argument("--holdout-skills", type=_name_list, default=None, metavar="A,B",
+                    help="fit without these skills, then report the error of predicting them")
+    ap.add_argument("--test", type=Path, action="append", default=None, metavar="FILE",
+                    help="held-out frequency setting (with frequencies) to predict; repeatable")
+    ap.add_argument("--progress", action="store_true", help="show bootstrap progress bars")
+    ap.add_argument("--out", type=Path, required=True, help="output directory")
+    ap.set_defaults(func=run)
+
+
+def run(args) -> int:
+    models = MODELS if args.model == "all" else (args.model,)
+    if args.free is not None and len(models) > 1:
+        raise ValueError("--free needs a single --model (with --model all each model uses its defaults)")
+    raw = []
+    for f in args.files:  # read each file once; to_loss validates it, naming it in the error (as load_curves)
+        curves = SkillCurves.load(f)
+        to_loss(curves, args.quantity, chance=args.chance, normalize=args.normalize, name=f.name)
+        raw.append(curves)
+    frequencies = None
+    if args.frequencies is not None:
+        if len(args.frequencies) != len(args.files):
+            raise ValueError(f"--frequencies must be given once per FILE ({len(args.files)}), got {len(args.frequencies)}")
+        frequencies = args.frequencies[0] if len(args.files) == 1 else args.frequencies
+    fit_skills = None
+    if args.holdout_skills is not None:
+        for name in args.holdout_skills:
+            for f, d in zip(args.files, raw):
+                if name not in d.names:
+                    raise ValueError(f"--holdout-skills: {f.name} has no skill {name!r}; known: {', '.join(d.names)}")
+        fit_skills = [n for n in raw[0].names if n not in args.holdout_skills]
+        if not fit_skills:
+            raise ValueError("--holdout-skills leaves no skill to fit")
+    tests = [SkillCurves.load(f) for f in (args.test or [])]
+    for f, t in zip(args.test or [], tests):
+        if t.frequencies is None:
+            raise ValueError(f"--test {f.name}: held-out settings need frequencies (an npz or a CSV with a skillode-meta line)")
+
+    curves = raw[0] if len(raw) == 1 else raw
+    kwargs = dict(quantity=args.quantity, chance=args.chance, normalize=args.normalize, frequencies=frequencies,
+                  skills=fit_skills, n_bootstrap=args.bootstrap, seed=args.seed, level=args.level,
+                  progress=args.progress)
+    free = None if args.free is None else {models[0]: args.free + (["offset"] if args.fit_offset else [])}
+    comparison = compare(curves, models, free=free, criterion=args.criterion,
+                         extra_free=("offset",) if args.fit_offset else (), loss=args.loss, **kwargs)
+
+    heldout: dict[str, dict] = {}
+    for name, res in comparison.results.items():
+        errors = {}
+        if args.holdout_skills is not None:
+            for s, d in enumerate(raw):
+                e = prediction_error(res, d, skills=args.holdout_skills, setting=s)
+                errors[f"skills {','.join(args.holdout_skills)} of {args.files[s].name}"] = e
+        for f, t in zip(args.test or [], tests):
+            errors[f"setting {f.name}"] = prediction_error(res, t)
+        heldout[name] = {k: vars(v) for k, v in errors.items()}
+
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    _write_tables(comparison, out)
+    for name, res in comparison.results.items():
+        for s, fitted in enumerate(res.fitted):
+            suffix = "" if len(res.fitted) == 1 else f"_{s}"
+            fitted.save(out / f"fitted_{name}{suffix}.npz")
+    from .. import __version__
+
+    meta = {
+        "command": "fit",
+        "files": [str(f) for f in args.files],
+        "tests": [str(f) for f in (args.test or [])],
+        "criterion": args.criterion,
+        "ranking": list(comparison.ranking),
+        "weights": comparison.weights,
+        "results": {n: r.to_dict() for n, r in comparison.results.items()},
+        "heldout": heldout,
+        "versions": {"skillode": __version__, "numpy": np.__version__, "python": platform.python_version()},
+    }
+    (out / "fit.json").write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
+    _plot_overlay(comparison, list(comparison.best.data), out / "overlay.png")
+
+    print(comparison.summary())
+    for name in comparison.ranking:
+        print(comparison.results[name].summary())
+        for where, e in heldout[name].items():
+            print(f"  held-out {where}: RMSE {e['rmse']:.4g}, max |error| {e['max_abs']:.4g}, R^2 {e['r2']:.4f}")
+    print(f"wrote {out}/models.csv, parameters.csv, fit.json, fitted_*.npz, overlay.png")
+    return 0
+
+
+def _write_tables(comparison: Comparison, out: Path) -> None:
+    rows = comparison.table()
+    with open(out / "models.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with open(out / "parameters.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["model", "parameter", "estimate", "stderr", "low", "high", "interval"])
+        for name in comparison.ranking:
+            res = comparison.results[name]
+            for row in res.table():
+                writer.writerow([name, row["parameter"], repr(row["estimate"]), repr(row["stderr"]),
+                                 repr(row["low"]), repr(row["high"]), res.interval_method])
+
+
+def _plot_overlay(comparison: Comparison, data: list[SkillCurves], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plot import plot_curves
+
+    names = comparison.ranking
+    shown = data[:4]
+    fig, axes = plt.subplots(len(shown), len(names), figsize=(4.2 * len(names), 3.2 * len(shown)),
+                             squeeze=False, sharey=True)
+    cmap = plt.get_cmap("viridis")
+    for s, observed in enumerate(shown):
+        colors = [cmap(k / max(observed.n_skills - 1, 1)) for k in range(observed.n_skills)]
+        for j, name in enumerate(names):
+            ax = axes[s, j]
+            res = comparison.results[name]
+            plot_curves(observed, ax, kind="loss", style="o", colors=colors, markersize=2.5, alpha=0.6,
+                        label_prefix="data ")
+            plot_curves(res.fitted[s], ax, kind="loss", style="-", colors=colors, linewidth=1.5,
+                        label_prefix="fit ")
+            title = f"{name}: R^2 {res.r2:.4f}, {comparison.criterion.upper()} {getattr(res, comparison.criterion):.1f}"
+            ax.set_title(title if len(shown) == 1 else f"setting {s}, {title}", fontsize="small")
+            if observed.n_skills > 6 or j > 0:
+                legend = ax.get_legend()
+                if legend is not None:
+                    legend.remove()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

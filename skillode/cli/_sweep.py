@@ -1,0 +1,157 @@
+"""`skillode sweep scaling|ratio --out DIR`: Geometry-model sweeps from the command line.
+
+    skillode sweep scaling --out DIR [--alphas 1.25 1.5 ...] [--N 10 20 ...] [--seeds 0 1 2 3]
+                           [--steps 20000] [--skills 1000] [--shard i/k] [--jobs 2] [--no-progress]
+    skillode sweep ratio   --out DIR [--ratios 1 10 100] [--optimizers signgd adam sgd] [--N 256]
+
+`scaling` is resumable (finished points are skipped) and shardable (--shard i/k, 0-based, for a
+cluster job array); once every point exists it writes summary.json (exponents with confidence
+intervals, Chinchilla fits) and scaling.png. `two-skill` is an alias of `ratio`, which writes
+ratio.json and ratio.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..sweeps import (
+    ScalingSweepConfig,
+    load_scaling_sweep,
+    parse_shard,
+    run_scaling_sweep,
+    summarize_scaling,
+    two_skill_sweep,
+)
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("sweep", help="Geometry-model scaling and two-skill sweeps",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("target", choices=("scaling", "ratio", "two-skill"), help="which sweep")
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--alphas", type=float, nargs="+", help="Zipf exponents (scaling)")
+    parser.add_argument("--N", type=int, nargs="+", dest="Ns", help="parameter counts (scaling) or one N (ratio)")
+    parser.add_argument("--seeds", type=int, nargs="+", help="seeds (scaling); first seed (ratio)")
+    parser.add_argument("--steps", type=int, help="optimizer steps per run (scaling)")
+    parser.add_argument("--skills", type=int, help="number of skills n (scaling)")
+    parser.add_argument("--lr", type=float, help="learning rate")
+    parser.add_argument("--optimizer", help="optimizer (scaling)")
+    parser.add_argument("--tasks", help="task vectors: gaussian, orthogonal or basis (scaling)")
+    parser.add_argument("--batch", type=int, help="batch size; default exact expected gradient (scaling)")
+    parser.add_argument("--dtype", help="float32 (default) or float64 (scaling)")
+    parser.add_argument("--shard", default="0/1", help="run only shard i of k (0-based), e.g. 3/8")
+    parser.add_argument("--jobs", type=int, default=1, help="worker processes for the scaling sweep (one thread each)")
+    parser.add_argument("--threads", type=int, help="torch threads per process")
+    parser.add_argument("--ratios", type=float, nargs="+", help="p1/p2 values (ratio)")
+    parser.add_argument("--optimizers", nargs="+", help="optimizers (ratio)")
+    parser.add_argument("--threshold", type=float, default=0.1, help="learning threshold on the loss (ratio)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def _scaling_config(args) -> ScalingSweepConfig:
+    kw = {}
+    for arg, key in (("alphas", "alphas"), ("Ns", "Ns"), ("seeds", "seeds"), ("steps", "steps"),
+                     ("skills", "n_skills"), ("lr", "lr"), ("optimizer", "optimizer"), ("tasks", "tasks"),
+                     ("batch", "batch"), ("dtype", "dtype")):
+        value = getattr(args, arg)
+        if value is not None:
+            kw[key] = tuple(value) if isinstance(value, list) else value
+    return ScalingSweepConfig(**kw)
+
+
+def _plot_scaling(results, summary, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_n, ax_s) = plt.subplots(1, 2, figsize=(11, 4))
+    cmap = plt.get_cmap("viridis")
+    A = len(summary.alphas)
+    for i, alpha in enumerate(summary.alphas):
+        color = cmap(i / max(A - 1, 1))
+        final = np.nanmean(results.final_loss()[i], axis=1)
+        fit = summary.n_exponent[i]
+        ax_n.loglog(results.Ns, final, "o", color=color, label=f"alpha={alpha:g}: a={fit.exponent:.2f}")
+        ax_n.loglog(results.Ns, fit.prefactor * results.Ns ** -fit.exponent, "--", color=color)
+        curve = np.nanmean(results.total_loss[i, -1], axis=0)
+        keep = results.steps > 0
+        ax_s.loglog(results.steps[keep], curve[keep], color=color,
+                    label=f"alpha={alpha:g}: b={summary.step_exponent[i].exponent:.2f}")
+    ax_n.set_xlabel("N (parameters)")
+    ax_n.set_ylabel(f"final loss (step {results.config.steps})")
+    ax_s.set_xlabel("step")
+    ax_s.set_ylabel(f"loss at N = {results.config.Ns[-1]}")
+    ax_n.legend(fontsize="small")
+    ax_s.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _run_scaling(args, out: Path) -> int:
+    config = _scaling_config(args)
+    shard = parse_shard(args.shard)
+    written = run_scaling_sweep(config, out, shard=shard, jobs=args.jobs, threads=args.threads,
+                                progress=not args.no_progress)
+    results = load_scaling_sweep(out)
+    print(f"sweep scaling: {len(written)} point(s) written, {len(results.missing)} of {len(config.Ns)} missing")
+    if results.missing:
+        return 0
+    summary = summarize_scaling(results)
+    (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
+    _plot_scaling(results, summary, out / "scaling.png")
+    for alpha, nf, sf in zip(summary.alphas, summary.n_exponent, summary.step_exponent):
+        print(f"alpha={alpha:g}: L ~ N^-{nf.exponent:.3f} [{nf.exponent_ci[0]:.3f}, {nf.exponent_ci[1]:.3f}], "
+              f"L ~ S^-{sf.exponent:.3f} [{sf.exponent_ci[0]:.3f}, {sf.exponent_ci[1]:.3f}]")
+    return 0
+
+
+def _run_ratio(args, out: Path) -> int:
+    kw = {}
+    if args.ratios:
+        kw["ratios"] = args.ratios
+    if args.optimizers:
+        kw["optimizers"] = args.optimizers
+    if args.Ns:
+        if len(args.Ns) != 1:
+            raise ValueError("--N takes one value for the ratio sweep")
+        kw["N"] = args.Ns[0]
+    if args.seeds:
+        kw["seed"] = args.seeds[0]
+    if args.lr is not None:
+        kw["lr"] = {o: args.lr for o in (args.optimizers or ("signgd", "adam", "sgd"))}
+    sweep = two_skill_sweep(threshold=args.threshold, progress=not args.no_progress, **kw)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ratio.json").write_text(json.dumps(sweep.to_dict(), indent=2))
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for i, opt in enumerate(sweep.optimizers):
+        ax.loglog(sweep.ratios, sweep.time_ratio[i], "o-", label=opt)
+    ax.loglog(sweep.ratios, sweep.ratios, "k:", label="t2/t1 = p1/p2")
+    ax.set_xlabel("p1 / p2")
+    ax.set_ylabel("t2 / t1")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(out / "ratio.png", dpi=120)
+    plt.close(fig)
+    for i, opt in enumerate(sweep.optimizers):
+        pairs = ", ".join(f"{r:g}:{t:.3g}" for r, t in zip(sweep.ratios, sweep.time_ratio[i]))
+        print(f"{opt}: p1/p2 -> t2/t1  {pairs}")
+    return 0
+
+
+def run(args) -> int:
+    out = Path(args.out)
+    if args.target == "scaling":
+        return _run_scaling(args, out)
+    return _run_ratio(args, out)

@@ -1,0 +1,208 @@
+"""SkillCurves: the one data type every model, solver, experiment and file becomes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .._checks import as_names
+from ._csv import from_csv_text, to_csv_text
+from ._npz import read_npz, write_npz
+
+
+@dataclass(frozen=True, eq=False)
+class SkillCurves:
+    """Per-skill loss curves on a common time grid.
+
+    Attributes:
+        times: shape (n_t,), strictly increasing steps (float64).
+        loss: shape (n_t, n_skills), per-skill loss l_k(t) (float64, finite).
+        names: n_skills distinct skill names.
+        frequencies: shape (n_skills,) skill frequencies p_k, or None when unknown.
+        metadata: JSON-serialisable dict (model or experiment config, solver, seeds, versions).
+    """
+
+    times: np.ndarray
+    loss: np.ndarray
+    names: tuple[str, ...] = ()
+    frequencies: np.ndarray | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        times = np.array(self.times, dtype=np.float64, copy=True).reshape(-1)
+        loss = np.array(self.loss, dtype=np.float64, copy=True)
+        if loss.ndim == 1:
+            loss = loss[:, None]
+        if loss.ndim != 2 or loss.shape[0] != times.size:
+            raise ValueError(
+                f"loss must have shape (n_times, n_skills) = ({times.size}, n_skills), got {loss.shape}"
+            )
+        if times.size == 0:
+            raise ValueError("times must hold at least one time")
+        if not np.all(np.isfinite(times)):
+            raise ValueError("times must be finite")
+        if times.size > 1 and np.any(np.diff(times) <= 0):
+            i = int(np.flatnonzero(np.diff(times) <= 0)[0])
+            raise ValueError(f"times must be strictly increasing; times[{i + 1}] = {times[i + 1]} follows {times[i]}")
+        if not np.all(np.isfinite(loss)):
+            r, c = np.argwhere(~np.isfinite(loss))[0]
+            raise ValueError(f"loss must be finite; loss[{r}, {c}] = {loss[r, c]}")
+        names = as_names(self.names or None, loss.shape[1])
+        freqs = None
+        if self.frequencies is not None:
+            freqs = np.array(self.frequencies, dtype=np.float64, copy=True).reshape(-1)
+            if freqs.size != loss.shape[1]:
+                raise ValueError(f"frequencies must have {loss.shape[1]} entries (one per skill), got {freqs.size}")
+            if not np.all(np.isfinite(freqs)) or np.any(freqs <= 0):
+                raise ValueError("frequencies must be finite and positive")
+            freqs.setflags(write=False)
+        times.setflags(write=False)
+        loss.setflags(write=False)
+        object.__setattr__(self, "times", times)
+        object.__setattr__(self, "loss", loss)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "frequencies", freqs)
+        object.__setattr__(self, "metadata", dict(self.metadata))
+
+    # ----------------------------------------------------------------- shape and views
+    @property
+    def n_skills(self) -> int:
+        return self.loss.shape[1]
+
+    @property
+    def n_times(self) -> int:
+        return self.loss.shape[0]
+
+    def __repr__(self) -> str:
+        return (
+            f"SkillCurves(n_times={self.n_times}, n_skills={self.n_skills}, "
+            f"t=[{self.times[0]:g}, {self.times[-1]:g}], names={list(self.names[:4])}"
+            f"{'...' if self.n_skills > 4 else ''})"
+        )
+
+    def skill_index(self, skill: int | str) -> int:
+        """Index of a skill given by position or name."""
+        if isinstance(skill, (int, np.integer)) and not isinstance(skill, bool):
+            k = int(skill)
+            if not -self.n_skills <= k < self.n_skills:
+                raise ValueError(f"skill index {k} out of range for {self.n_skills} skills")
+            return k % self.n_skills
+        if skill in self.names:
+            return self.names.index(skill)
+        raise ValueError(f"unknown skill {skill!r}; known: {', '.join(self.names)}")
+
+    def select(self, skills: Iterable[int | str]) -> "SkillCurves":
+        """The curves of a subset of skills, in the given order."""
+        idx = [self.skill_index(s) for s in skills]
+        if not idx:
+            raise ValueError("skills must name at least one skill")
+        return replace(
+            self,
+            loss=self.loss[:, idx],
+            names=tuple(self.names[i] for i in idx),
+            frequencies=None if self.frequencies is None else self.frequencies[idx],
+        )
+
+    def at(self, times: Sequence[float] | np.ndarray) -> "SkillCurves":
+        """Linear interpolation of every skill's loss onto new times inside [times[0], times[-1]]."""
+        t = np.asarray(times, dtype=np.float64).reshape(-1)
+        if t.size == 0 or np.any(~np.isfinite(t)):
+            raise ValueError("times must be a non-empty sequence of finite numbers")
+        if t[0] < self.times[0] or t[-1] > self.times[-1]:
+            raise ValueError(
+                f"times must lie within the curves' range [{self.times[0]:g}, {self.times[-1]:g}]"
+            )
+        loss = np.column_stack([np.interp(t, self.times, self.loss[:, k]) for k in range(self.n_skills)])
+        return replace(self, times=t, loss=loss)
+
+    # ------------------------------------------------------------------- derived curves
+    def total_loss(self, weights: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
+        """Weighted mean loss L(t) = sum_k w_k l_k(t) / sum_k w_k, shape (n_t,).
+
+        weights defaults to the frequencies (the data-average loss) or, when they are unknown,
+        to equal weights.
+        """
+        w = self.frequencies if weights is None else np.asarray(weights, dtype=np.float64)
+        if w is None:
+            return self.loss.mean(axis=1)
+        if w.shape != (self.n_skills,) or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            raise ValueError(f"weights must be {self.n_skills} finite non-negative numbers, not all zero")
+        return self.loss @ w / w.sum()
+
+    def skill_level(self) -> np.ndarray:
+        """Fraction of each skill's initial loss removed, 1 - l_k(t)/l_k(t0), shape (n_t, n_skills).
+
+        0 means not learned, 1 means learned; a skill that starts at zero loss has level 1.
+        """
+        l0 = self.loss[0]
+        safe = np.where(l0 > 0, l0, 1.0)
+        level = 1.0 - self.loss / safe
+        return np.where(l0 > 0, level, 1.0)
+
+    def learning_times(self, threshold: float = 0.1, *, relative: bool = False) -> np.ndarray:
+        """First time each skill's loss falls to `threshold`, shape (n_skills,).
+
+        The crossing is linearly interpolated between samples; a skill that never reaches the
+        threshold gets NaN, one that starts below it gets times[0]. With relative=True the
+        threshold is a fraction of each skill's initial loss.
+        """
+        thr = float(threshold)
+        if not math.isfinite(thr):
+            raise ValueError(f"threshold must be finite, got {threshold}")
+        level = thr * self.loss[0] if relative else np.full(self.n_skills, thr)
+        below = self.loss <= level
+        out = np.full(self.n_skills, np.nan)
+        hit = below.any(axis=0)
+        first = np.argmax(below, axis=0)
+        for k in np.flatnonzero(hit):
+            i = first[k]
+            if i == 0:
+                out[k] = self.times[0]
+                continue
+            l_prev, l_next = self.loss[i - 1, k], self.loss[i, k]
+            frac = (l_prev - level[k]) / (l_prev - l_next)
+            out[k] = self.times[i - 1] + frac * (self.times[i] - self.times[i - 1])
+        return out
+
+    # ---------------------------------------------------------------------------- files
+    def save(self, path: str | Path) -> Path:
+        """Write to .npz or .csv (wide: step column plus one column per skill), by extension."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            write_npz(self, path)
+        elif suffix == ".csv":
+            path.write_text(self.to_csv_text())
+        else:
+            raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")
+        return path
+
+    def to_csv_text(self) -> str:
+        """The wide CSV text, with a '# skillode-meta' first line (pandas: read_csv(..., comment="#"))."""
+        return to_csv_text(self)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SkillCurves:
+        """Read a .npz written by save() or a wide or long CSV (see from_csv_text)."""
+        path = Path(path)
+        if not path.exists():
+            raise ValueError(f"path {str(path)!r} does not exist")
+        suffix = path.suffix.lower()
+        if suffix == ".npz":
+            return read_npz(cls, path)
+        if suffix == ".csv":
+            return cls.from_csv_text(path.read_text(), source=path.name)
+        raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")
+
+    @classmethod
+    def from_csv_text(cls, text: str, *, source: str = "csv") -> SkillCurves:
+        """Parse wide CSV (step, one column per skill) or long CSV (step, skill, value).
+
+        Lines starting with '#' are comments; a '# skillode-meta {json}' line restores
+        frequencies and metadata. Values are losses.
+        """
+        return from_csv_text(cls, text, source)

@@ -1,0 +1,188 @@
+"""Geometry -> Resource mapping: C = T T^T, eta = c * lr * sqrt(N), N0 fitted.
+
+For SignGD on task vectors spread over many coordinates, the Geometry model behaves like the
+Resource model
+
+    dl_k/dt = -eta (C r)_k / (sum_j r_j + N0),   r_j = p_j l_j,   C = T T^T,
+
+with eta proportional to lr * sqrt(N) (the paper uses c = 2) and N0 a "wasted resource" that
+grows with gradient noise and falls with batch size. `fit_resource_mapping` fits eta (or only
+the constant c) and N0 by least squares of the Resource model's per-skill losses against a
+Geometry-model run and reports how well it reproduces the curves.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from scipy.optimize import least_squares
+
+from .._checks import as_scalar
+from ..curves import SkillCurves
+from ..models import GeometryModel, ResourceModel
+from ..models._mapping import PAPER_ETA_CONSTANT, resource_model_for
+from ..solvers import simulate, solve
+
+
+@dataclass(frozen=True, eq=False)
+class ResourceMapping:
+    """A Resource model fitted to one Geometry-model run.
+
+    Attributes:
+        resource: the fitted ResourceModel.
+        eta: fitted eta; eta_constant = eta / (lr sqrt(N)) (the paper: 2).
+        N0: fitted wasted resource (in units of sum(p) = 1).
+        rmse: root-mean-square difference of per-skill losses (all skills, all sampled steps).
+        max_abs_error: the largest per-skill loss difference.
+        geometry: the Geometry-model curves that were fitted.
+        predicted: the fitted Resource model's curves at the same steps.
+        fitted: which parameters were free ("eta", "N0").
+        success, message: least_squares' status.
+    """
+
+    resource: ResourceModel
+    eta: float
+    eta_constant: float
+    N0: float
+    rmse: float
+    max_abs_error: float
+    geometry: SkillCurves
+    predicted: SkillCurves
+    fitted: tuple[str, ...]
+    success: bool
+    message: str
+
+
+def _predict(resource: ResourceModel, times: np.ndarray) -> np.ndarray:
+    if resource.C is None:
+        return solve(resource, times, method="exact").curves.loss
+    # With overlaps, MSE losses that reach the clip at 0 make the field non-smooth there; LSODA
+    # (the core default) can stall on that kink, an explicit Runge-Kutta method steps over it.
+    return solve(resource, times, method="ode", rtol=1e-7, atol=1e-10, ode_method="RK45").curves.loss
+
+
+def fit_resource_mapping(
+    model: GeometryModel,
+    curves: SkillCurves,
+    *,
+    seed: int | None = None,
+    fit_eta: bool = True,
+    eta_constant: float = PAPER_ETA_CONSTANT,
+    N0_init: float | None = None,
+) -> ResourceMapping:
+    """Fit eta (optional) and N0 of the Resource model to a Geometry-model run.
+
+    Args:
+        model: the GeometryModel that produced `curves` (gives C = T T^T, lr, N, p, loss).
+        curves: its per-skill loss, shape (n_t, n); times are optimizer steps.
+        seed: the run's seed (selects the random task vectors when model.task_seed is None);
+            default curves.metadata["seed"].
+        fit_eta: fit eta too (else eta = eta_constant * lr * sqrt(N) is held fixed).
+        eta_constant: initial (or fixed) c in eta = c * lr * sqrt(N).
+        N0_init: starting N0 (default 0.1).
+    """
+    if not isinstance(model, GeometryModel):
+        raise ValueError(f"model must be a GeometryModel, got {type(model).__name__}")
+    if not isinstance(curves, SkillCurves) or curves.n_skills != model.n_skills:
+        raise ValueError(f"curves must be SkillCurves with {model.n_skills} skills")
+    if seed is None:
+        seed = curves.metadata.get("seed")
+    scale = model.lr * math.sqrt(model.N)
+    base = resource_model_for(model, eta_constant=eta_constant, seed=seed)
+    times = curves.times
+    target = curves.loss
+    x0 = [math.log(as_scalar(eta_constant, "eta_constant", positive=True))] if fit_eta else []
+    n0 = 0.1 if N0_init is None else as_scalar(N0_init, "N0_init", nonnegative=True)
+    x0.append(math.log(n0 + 1e-6))
+
+    def unpack(x: np.ndarray) -> tuple[float, float]:
+        c = math.exp(x[0]) if fit_eta else eta_constant
+        return c, max(math.exp(x[-1]) - 1e-6, 0.0)
+
+    def model_at(x: np.ndarray) -> ResourceModel:
+        c, N0 = unpack(x)
+        return ResourceModel(base.p, eta=c * scale, N0=N0, C=base.C, loss=base.loss, names=base.names)
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        return (_predict(model_at(x), times) - target).ravel()
+
+    # N0 is searched on a log scale: it spans decades between noiseless and noisy runs.
+    fit = least_squares(residual, np.array(x0), x_scale=1.0, diff_step=1e-4, max_nfev=200)
+    best = model_at(fit.x)
+    c, N0 = unpack(fit.x)
+    pred = _predict(best, times)
+    diff = pred - target
+    predicted = SkillCurves(times, pred, model.names, model.p,
+                            {"model": best.config(), "fitted_to": "geometry", "eta_constant": c})
+    return ResourceMapping(
+        resource=best,
+        eta=c * scale,
+        eta_constant=c,
+        N0=N0,
+        rmse=float(np.sqrt(np.mean(diff**2))),
+        max_abs_error=float(np.max(np.abs(diff))),
+        geometry=curves,
+        predicted=predicted,
+        fitted=("eta", "N0") if fit_eta else ("N0",),
+        success=bool(fit.success),
+        message=str(fit.message),
+    )
+
+
+@dataclass(frozen=True)
+class N0Study:
+    """Best-fit N0 (and eta constant) across one varied Geometry-model setting.
+
+    Attributes:
+        parameter: the varied field ("noise" or "batch").
+        values: shape (m,), its values.
+        N0: shape (m, n_seeds), fitted N0 per value and seed.
+        eta_constant: shape (m, n_seeds), fitted eta / (lr sqrt(N)).
+        rmse: shape (m, n_seeds), fit quality.
+        seeds: the seeds.
+    """
+
+    parameter: str
+    values: np.ndarray
+    N0: np.ndarray
+    eta_constant: np.ndarray
+    rmse: np.ndarray
+    seeds: tuple[int, ...]
+
+
+def n0_study(
+    base: GeometryModel,
+    steps: int,
+    parameter: str,
+    values: Sequence[float],
+    *,
+    seeds: Sequence[int] = (0,),
+    n_record: int = 120,
+    progress: bool = False,
+) -> N0Study:
+    """Simulate `base` with `parameter` ("noise" or "batch") set to each value, fit eta and N0 to each run.
+
+    All runs are simulated in one batched call per distinct batch size; each is then fitted.
+    """
+    if parameter not in ("noise", "batch"):
+        raise ValueError(f"parameter must be 'noise' or 'batch', got {parameter!r}")
+    vals = list(values)
+    if not vals:
+        raise ValueError("values must hold at least one value")
+    models = [base.replace(**{parameter: v}) for v in vals]
+    record = np.unique(np.round(np.linspace(0, steps, n_record)).astype(int))
+    result = simulate(models, steps, seeds=list(seeds), record=record, progress=progress)
+    ns = len(result.seeds) // len(vals)
+    shape = (len(vals), ns)
+    N0 = np.empty(shape)
+    cst = np.empty(shape)
+    rmse = np.empty(shape)
+    for i, (m, s, c) in enumerate(zip(result.models, result.seeds, result.curves)):
+        fit = fit_resource_mapping(m, c, seed=s)
+        N0[i // ns, i % ns] = fit.N0
+        cst[i // ns, i % ns] = fit.eta_constant
+        rmse[i // ns, i % ns] = fit.rmse
+    return N0Study(parameter, np.asarray(vals, dtype=np.float64), N0, cst, rmse, tuple(int(s) for s in seeds))

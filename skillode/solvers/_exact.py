@@ -1,0 +1,136 @@
+"""Method "exact": the closed forms (Domino, Parallel, and the Resource model with C = I, no gates)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import closed_forms
+from ..models import DominoModel, ParallelModel, ResourceModel
+from ._registry import SolverOptions, register_method
+from ._solution import Solution, _curves
+
+
+def solve_closed_form(model: DominoModel | ParallelModel, t: np.ndarray, options: SolverOptions) -> Solution:
+    loss = model.loss(t)
+    return Solution(_curves(model, t, loss, "exact"), "exact", "closed form", loss,
+                    _learning_time=model.learning_times)
+
+
+
+class _Family:
+    """Per-skill closed form along the intrinsic time tau, where dx_k/dtau = +-p_k g(x_k).
+
+    progress(tau): sum_k |x_k(tau) - x_k(0)| = integral of sum_k p_k g_k dtau, so that
+    t(tau) = (progress(tau) + N0 tau) / eta. The per-skill formulas live in
+    skillode.closed_forms (MSE: l = exp(-p tau); CE: z + e^z = p tau + 1), where
+    derivations/ proves and checks them.
+    """
+
+    def __init__(self, model: ResourceModel):
+        self.cf = closed_forms  # the single home of the closed forms
+        self.p = model.p
+        self.mse = model.loss == "mse"
+        self.n = model.n_skills
+        self.rate0 = float(self.p.sum()) * (1.0 if self.mse else 0.5)
+
+    def state(self, tau: np.ndarray) -> np.ndarray:
+        """x_k(tau), shape tau.shape + (n,)."""
+        if self.mse:
+            return self.cf.mse_loss(self.p, np.asarray(tau)[..., None])
+        return self.cf.ce_logit(np.multiply.outer(tau, self.p))
+
+    def progress_and_rate(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.mse:
+            loss = self.cf.mse_loss(self.p, np.asarray(tau)[..., None])
+            return self.n - loss.sum(axis=-1), loss @ self.p  # progress = sum_k (1 - l_k)
+        logit, pull = self.cf.ce_logit_and_pull(np.multiply.outer(tau, self.p))
+        return logit.sum(axis=-1), pull @ self.p
+
+    def tau_at_loss(self, thr: float) -> np.ndarray:
+        """tau at which each skill's loss equals thr (0 < thr < l(0)), shape (n,)."""
+        if self.mse:
+            return self.cf.mse_tau_at_loss(self.p, thr)
+        return self.cf.ce_tau_at_loss(self.p, thr)
+
+
+def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float) -> np.ndarray:
+    """tau(t) for t(tau) = (progress(tau) + N0 tau)/eta, vectorised over t (inf past the horizon).
+
+    t(tau) is increasing and concave, so Newton's method started left of the root never
+    overshoots; a log-spaced table of t(tau) supplies a start inside a narrow bracket.
+    """
+    target = eta * t
+    tau = np.zeros_like(t)
+    live = target > 0
+    if fam.mse and N0 == 0.0:
+        beyond = target >= fam.n * (1.0 - 1e-15)  # every skill has reached zero loss
+        tau[beyond] = np.inf
+        live &= ~beyond
+    if not live.any():
+        return tau
+    tmax = target[live].max()
+    lo = target[live].min() / (fam.rate0 + N0)
+    hi = float(tmax / (fam.rate0 + N0))
+    while True:
+        prog, _ = fam.progress_and_rate(np.array([hi]))
+        if prog[0] + N0 * hi >= tmax:
+            break
+        hi *= 2.0
+        if not np.isfinite(hi):
+            raise ValueError(
+                f"times: t = {t.max():.6g} lies beyond the intrinsic time float64 can represent for this "
+                "model (every loss has long underflowed); use smaller times"
+            )
+    grid = np.geomspace(lo, hi, 256)
+    prog, _ = fam.progress_and_rate(grid)
+    g_val = prog + N0 * grid
+    j = np.clip(np.searchsorted(g_val, target[live], side="right") - 1, -1, grid.size - 1)
+    x = np.where(j >= 0, grid[np.maximum(j, 0)], target[live] / (fam.rate0 + N0))
+    idx = np.flatnonzero(live)
+    active = np.ones(x.size, dtype=bool)
+    pmax = float(fam.p.max())
+    for _ in range(200):
+        a = np.flatnonzero(active)
+        if a.size == 0:
+            break
+        prog, rate = fam.progress_and_rate(x[a])
+        f = prog + N0 * x[a] - target[idx[a]]
+        step = np.maximum(-f / (rate + N0), 0.0)
+        x[a] += step
+        done = (step * pmax <= 0.1 * rtol) | (step <= 1e-15 * x[a]) | ~np.isfinite(step)
+        active[a[done]] = False
+    tau[idx] = x
+    return tau
+
+
+def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOptions) -> Solution:
+    rtol = options.rtol
+    if not model.is_orthogonal or model.has_gates:
+        raise ValueError(
+            "method 'exact' needs orthogonal skills (C None or identity) and no gates; use method='ode'"
+        )
+    fam = _Family(model)
+    tau = _invert_time(fam, model.eta, model.N0, t, rtol)
+    finite = np.isfinite(tau)
+    state = np.zeros((t.size, model.n_skills))
+    state[finite] = fam.state(tau[finite])
+    loss = model.state_to_loss(state)
+
+    def learning_time(thr: float) -> np.ndarray:
+        if thr >= model.initial_loss:
+            return np.zeros(model.n_skills)
+        if thr <= 0.0:
+            horizon = model.n_skills / model.eta if (fam.mse and model.N0 == 0.0) else np.inf
+            return np.full(model.n_skills, horizon)
+        tau_k = fam.tau_at_loss(thr)
+        prog, _ = fam.progress_and_rate(tau_k)
+        return (prog + model.N0 * tau_k) / model.eta
+
+    curves = _curves(model, t, loss, "exact")
+    return Solution(curves, "exact", "closed form (C = I)", state, tau, 0, learning_time)
+
+
+
+register_method(DominoModel, "exact", solve_closed_form)
+register_method(ParallelModel, "exact", solve_closed_form)
+register_method(ResourceModel, "exact", solve_resource_exact)

@@ -1,0 +1,149 @@
+"""solve(model, times, method=...): the method is looked up by model type and name, never by isinstance.
+
+Each solver module registers what it can solve:
+
+    register_method(ResourceModel, "ode", solve_ode)     # fn(model, times, options) -> Solution
+
+and `solve` finds the function for type(model) (or its nearest registered base class). A new model
+type plugs in by registering its methods; `solve` itself does not change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .._checks import as_scalar, as_times
+from ._solution import Solution
+
+ODE_METHODS = ("auto", "LSODA", "RK45", "RK23", "DOP853", "Radau", "BDF")
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Options every method receives (each reads those it uses).
+
+    Attributes:
+        rtol, atol: tolerances of "ode" (rtol also of the root find of "exact").
+        ode_method: solve_ivp method of "ode" (see solve).
+    """
+
+    rtol: float = 1e-10
+    atol: float = 1e-13
+    ode_method: str = "auto"
+
+
+SolverFunction = Callable[[Any, np.ndarray, SolverOptions], Solution]
+_REGISTRY: dict[type, dict[str, SolverFunction]] = {}
+
+
+def register_method(model_type: type, method: str, function: SolverFunction) -> None:
+    """Make `function(model, times, options) -> Solution` the solver `method` of `model_type`.
+
+    times is a checked 1-D float64 array of non-negative, strictly increasing times; options a
+    SolverOptions. Registering a name again for the same type replaces the earlier function.
+    """
+    if not isinstance(model_type, type):
+        raise ValueError(f"model_type must be a class, got {model_type!r}")
+    if not isinstance(method, str) or not method:
+        raise ValueError(f"method must be a non-empty string, got {method!r}")
+    if not callable(function):
+        raise ValueError(f"function must be callable, got {function!r}")
+    _REGISTRY.setdefault(model_type, {})[method.lower()] = function
+
+
+def methods_for(model: Any) -> tuple[str, ...]:
+    """The method names that `solve` accepts for this model (or model type)."""
+    return tuple(_methods(model if isinstance(model, type) else type(model)))
+
+
+def registered_methods() -> tuple[str, ...]:
+    """Every method name registered for any model type."""
+    names: list[str] = []
+    for table in _REGISTRY.values():
+        names.extend(m for m in table if m not in names)
+    return tuple(names)
+
+
+def _methods(model_type: type) -> dict[str, SolverFunction]:
+    table: dict[str, SolverFunction] = {}
+    for base in reversed(model_type.__mro__):  # a subclass's registration overrides its base's
+        table.update(_REGISTRY.get(base, {}))
+    return table
+
+
+def solve(
+    model: Any,
+    times: Sequence[float] | np.ndarray | None = None,
+    *,
+    steps: int | None = None,
+    method: str = "exact",
+    rtol: float = 1e-10,
+    atol: float = 1e-13,
+    ode_method: str = "auto",
+) -> Solution:
+    """Solve a skill-learning model on a time grid.
+
+    Args:
+        model: ResourceModel, DominoModel, ParallelModel or SignGDMeanField ("map" only), or any
+            type with registered methods (see register_method, methods_for).
+        times: shape (n_t,), strictly increasing non-negative times; or give `steps` for 0..steps.
+        method: "exact" (closed form: Domino, Parallel, and the Resource model with C = I and no
+            gates), "ode" (scipy solve_ivp, any ResourceModel) or "map" (the paper's discrete
+            update with clipping at 0, one step per unit time; times must be integers).
+        rtol, atol: tolerances of "ode" (and the root find of "exact").
+        ode_method: solve_ivp method for "ode": "auto" (default), "LSODA", "RK45", "RK23",
+            "DOP853", "Radau" or "BDF" ("LSODA", "Radau", "BDF" use the analytic Jacobian). "auto"
+            takes LSODA (stiffness-switching) where the field is smooth, and RK45 for the MSE form
+            with a non-identity C: there a skill whose loss reaches 0 is held at 0 while its
+            neighbours still pull on it, a non-smooth "sliding" motion on which LSODA's implicit
+            steps can stall, while an explicit method just rejects steps across it.
+    """
+    function = _lookup(model, method)
+    t = _time_grid(times, steps)
+    options = SolverOptions(
+        rtol=as_scalar(rtol, "rtol", positive=True),
+        atol=as_scalar(atol, "atol", positive=True),
+        ode_method=_ode_method_name(ode_method),
+    )
+    return function(model, t, options)
+
+
+def _lookup(model: Any, method: str) -> SolverFunction:
+    known = registered_methods()
+    key = str(method).lower()
+    if key not in known:
+        raise ValueError(f"method must be one of {', '.join(map(repr, known))}; got {method!r}")
+    table = _methods(type(model))
+    if not table:
+        types = ", ".join(sorted(t.__name__ for t in _REGISTRY))
+        raise ValueError(
+            f"model must be one of the types with registered solvers ({types}), got {type(model).__name__}; "
+            "a new model type registers its methods with skillode.solvers.register_method"
+        )
+    if key not in table:
+        supported = ", ".join(map(repr, table))
+        raise ValueError(f"method {method!r} does not apply to {type(model).__name__}; its methods: {supported}")
+    return table[key]
+
+
+def _time_grid(times: Any, steps: Any) -> np.ndarray:
+    if times is None and steps is None:
+        raise ValueError("give times (an array of steps) or steps (an int)")
+    if times is not None and steps is not None:
+        raise ValueError("give times or steps, not both")
+    if steps is not None:
+        if isinstance(steps, bool) or int(steps) != steps or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        return np.arange(int(steps) + 1, dtype=np.float64)
+    return as_times(times, "times")
+
+
+def _ode_method_name(name: Any) -> str:
+    by_key = {m.lower(): m for m in ODE_METHODS}
+    key = str(name).lower()
+    if key not in by_key:
+        raise ValueError(f"ode_method must be one of {', '.join(map(repr, ODE_METHODS))}; got {name!r}")
+    return by_key[key]

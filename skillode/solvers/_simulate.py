@@ -1,0 +1,242 @@
+"""Simulation of the Geometry model (skillode.models.GeometryModel), batched.
+
+Many runs (configurations x seeds) advance together as a leading batch dimension of one torch
+computation (CPU or GPU), or, where a step is too small for torch's per-operation cost to pay off,
+in a compiled numba loop (skillode.solvers._simulate_kernel; simulate's `backend`). Each run owns its
+random streams (counts and noise generators seeded from the run's seed), so a run's curves do not
+depend on what it was batched with, nor on the backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._checks import as_count, as_seed, choice
+from ..curves import SkillCurves
+from ..models import GeometryModel
+from . import _simulate_kernel
+from ._simulate_numba import _run_group_numba
+from ._simulate_torch import _run_group
+from ._streams import _torch
+
+SMALL_WORK = 2**22  # runs x n x N below which one CPU thread is fastest
+# backend="auto" picks the compiled CPU loop up to this runs x n x D (a single run, which torch
+# cannot batch, up to NUMBA_MAX_WORK_SINGLE); benchmarks/bench_geometry.py --backends measures it.
+NUMBA_MAX_WORK = 2**19
+NUMBA_MAX_WORK_SINGLE = 2**21
+
+
+def log_steps(steps: int, num: int = 200) -> np.ndarray:
+    """About `num` distinct integer steps from 0 to `steps`, log-spaced (0 and `steps` included)."""
+    steps = as_count(steps, "steps", minimum=0)
+    num = as_count(num, "num", minimum=2)
+    if steps + 1 <= num:
+        return np.arange(steps + 1)
+    pts = np.unique(np.round(np.geomspace(1, steps, num - 1)).astype(np.int64))
+    return np.concatenate([[0], pts])
+
+
+@dataclass(frozen=True, eq=False)
+class GeometryResult:
+    """Batched simulation output.
+
+    Attributes:
+        curves: one SkillCurves per run (models x seeds, model-major), loss sampled at `steps`.
+        models: the model of each run.
+        seeds: the seed of each run (batch counts and noise; random tasks when task_seed is None).
+        steps: shape (n_rec,), the recorded steps (number of optimizer updates done).
+        seconds: wall time of the simulation.
+    """
+
+    curves: tuple[SkillCurves, ...]
+    models: tuple[GeometryModel, ...]
+    seeds: tuple[int, ...]
+    steps: np.ndarray
+    seconds: float
+
+    def __len__(self) -> int:
+        return len(self.curves)
+
+    def loss(self) -> np.ndarray:
+        """Per-skill losses of all runs, shape (n_runs, n_rec, n) (runs must share n)."""
+        return np.stack([c.loss for c in self.curves])
+
+    def total_loss(self) -> np.ndarray:
+        """Frequency-weighted loss sum_k w_k l_k of every run, shape (n_runs, n_rec)."""
+        return np.stack([c.total_loss() for c in self.curves])
+
+
+
+def simulate(
+    models: GeometryModel | Sequence[GeometryModel],
+    steps: int,
+    *,
+    seeds: int | Sequence[int] = 0,
+    record: Sequence[int] | np.ndarray | None = None,
+    device: str | None = None,
+    dtype: str = "float64",
+    chunk: int = 256,
+    threads: int | None = None,
+    backend: str = "auto",
+    progress: bool = False,
+) -> GeometryResult:
+    """Simulate every (model, seed) pair for `steps` optimizer updates, batched.
+
+    Args:
+        models: a GeometryModel or a sequence of them; runs are models x seeds (model-major).
+            Runs with the same n, N, loss, optimizer, batch size and task kind advance together
+            in one batched torch computation.
+        steps: number of optimizer updates.
+        seeds: one seed or a sequence; each run's batch counts and noise come from its seed,
+            and so do random task vectors unless the model fixes task_seed.
+        record: the steps (0..steps) at which losses are recorded, shape (n_rec,); default every
+            step up to 5000 steps, else 400 log-spaced steps (see log_steps).
+        device: torch device ("cpu", "cuda"); default cuda when available.
+        dtype: "float64" (default) or "float32" (twice the speed for large N x n products).
+        chunk: steps of batch counts / noise drawn at once (memory chunk x runs x N).
+        threads: torch CPU threads; None picks 1 for small per-step work (runs x n x N below
+            2^22), where thread hand-offs cost more than the arithmetic (up to 100x on a busy
+            machine), and torch's default otherwise. Restored afterwards.
+        backend: "torch" (batched tensor operations, CPU or GPU), "numba" (a compiled CPU loop,
+            one run after another; no per-operation overhead) or "auto": numba on the CPU for
+            groups whose per-step work is small enough that torch's fixed cost per operation
+            dominates (see NUMBA_MAX_WORK), torch otherwise. Both give the same numbers to
+            rounding, from the same random streams.
+        progress: show a tqdm progress bar.
+    """
+    model_list = [models] if isinstance(models, GeometryModel) else list(models)
+    if not model_list or not all(isinstance(m, GeometryModel) for m in model_list):
+        raise ValueError("models must be a GeometryModel or a non-empty sequence of GeometryModel")
+    seed_list = [seeds] if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) else list(seeds)
+    if not seed_list:
+        raise ValueError("seeds must name at least one seed")
+    seed_list = [as_seed(s, "seeds") for s in seed_list]
+    steps = as_count(steps, "steps", minimum=0)
+    if record is None:
+        rec = np.arange(steps + 1) if steps <= 5000 else log_steps(steps, 400)
+    else:
+        rec = np.asarray(record)
+        if rec.ndim != 1 or rec.size == 0 or not np.all(np.equal(np.mod(rec, 1), 0)):
+            raise ValueError("record must be a non-empty 1-D sequence of integer steps")
+        rec = rec.astype(np.int64)
+        if rec[0] < 0 or rec[-1] > steps or np.any(np.diff(rec) <= 0):
+            raise ValueError(f"record must be strictly increasing steps within [0, {steps}]")
+    dtype_name = choice(dtype, "dtype", ("float64", "float32"))
+    backend = choice(backend, "backend", ("auto", "torch", "numba"))
+    if backend == "numba" and not _simulate_kernel.available():
+        raise ImportError("backend='numba' needs numba (pip install numba)")
+    if device is not None and str(device) != "cpu" and backend == "numba":
+        raise ValueError(f"backend='numba' runs on the CPU; got device={device!r}")
+    chunk = as_count(chunk, "chunk")
+
+    runs = [(m, s) for m in model_list for s in seed_list]
+    groups: dict[tuple, list[int]] = {}
+    for i, (m, _) in enumerate(runs):
+        groups.setdefault(_group_key(m), []).append(i)
+    plans = {key: _backend_for(backend, device, len(idx), key[0], key[0] if key[5] else key[1])
+             for key, idx in groups.items()}
+    torch = _torch() if "torch" in plans.values() or any(k[6] for k in groups) else None
+    dev_name = "cpu"
+    if torch is not None:
+        dev = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+        tdtype = torch.float64 if dtype_name == "float64" else torch.float32
+        if any(b == "torch" for b in plans.values()):
+            dev_name = str(dev)
+    start = time.perf_counter()
+    losses: list[np.ndarray | None] = [None] * len(runs)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps * len(groups), desc="geometry", unit="step", leave=False)
+    # Converged skills drive residuals like 1 - s into the subnormal range, where CPU arithmetic is
+    # ~100x slower; flushing them to zero changes losses only below 1e-308.
+    if threads is not None:
+        threads = as_count(threads, "threads")
+    # torch's switch sets this thread's CPU flags (covering the numba kernel too when torch is
+    # loaded); the kernel also flushes its own subnormal intermediates, for runs without torch.
+    default_threads = torch.get_num_threads() if torch is not None else None
+    flushed = torch.set_flush_denormal(True) if torch is not None else False  # torch has no getter
+    try:
+        for key, idx in groups.items():
+            group = [runs[i] for i in idx]
+            if plans[key] == "numba":
+                out = _run_group_numba(group, steps, rec, dtype_name, chunk, bar)
+            else:
+                n, N, basis = key[0], key[1], key[5]
+                work = len(idx) * n * (n if basis else N)
+                torch.set_num_threads(threads or (1 if work < SMALL_WORK else default_threads))
+                with torch.inference_mode():
+                    out = _run_group(group, steps, rec, dev, tdtype, chunk, bar)
+            for j, i in enumerate(idx):
+                losses[i] = out[j]
+    finally:
+        if torch is not None:
+            torch.set_num_threads(default_threads)
+        if flushed:  # back to torch's default
+            torch.set_flush_denormal(False)
+        if bar is not None:
+            bar.close()
+    seconds = time.perf_counter() - start
+    curves = []
+    for (m, s), loss in zip(runs, losses):
+        meta = {
+            "model": m.config(),
+            "solver": "geometry-simulation",
+            "seed": s,
+            "task_seed": m._task_seed_for(s),
+            "steps": steps,
+            "dtype": dtype_name,
+            "device": dev_name if plans[_group_key(m)] == "torch" else "cpu",
+            "backend": plans[_group_key(m)],
+        }
+        curves.append(SkillCurves(rec.astype(np.float64), loss, m.names, m.p, meta))
+    return GeometryResult(tuple(curves), tuple(m for m, _ in runs), tuple(s for _, s in runs), rec.copy(), seconds)
+
+
+def _group_key(m: GeometryModel) -> tuple:
+    """Runs with equal keys advance together (same shapes, loss, optimizer, batch size, task kind)."""
+    return (m.n_skills, m.N, m.loss, m.optimizer, m.batch, m.tasks == "basis", m.noise > 0)
+
+
+def _backend_for(backend: str, device: str | None, runs: int, n: int, D: int) -> str:
+    """The backend of one group: the compiled loop when torch's per-operation cost would dominate.
+
+    A torch step costs ~10 operations of ~5-10 us each on the CPU, whatever the size; the compiled
+    loop costs ~2 runs x n x D multiply-adds but, unlike torch's batched matrix products, reads each
+    run's task matrix on its own, so large batches of runs go to torch.
+    """
+    if backend != "auto":
+        return backend
+    # Small groups run on the CPU even where a GPU is present: a kernel launch costs more than their step.
+    on_cpu = device is None or str(device) == "cpu"
+    limit = NUMBA_MAX_WORK_SINGLE if runs == 1 else NUMBA_MAX_WORK
+    if on_cpu and _simulate_kernel.available() and runs * n * D <= limit:
+        return "numba"
+    return "torch"
+
+
+
+def run_grid(
+    base: GeometryModel,
+    steps: int,
+    *,
+    seeds: int | Sequence[int] = 0,
+    record: Sequence[int] | np.ndarray | None = None,
+    progress: bool = False,
+    dtype: str = "float64",
+    **grid: Sequence[Any],
+) -> tuple[list[dict], GeometryResult]:
+    """Simulate `base` over a product grid of field values (e.g. lr=[...], batch=[...]), batched.
+
+    Returns the list of grid points (one dict per model, in run order before seeds) and the result.
+    """
+    names = list(grid)
+    points = [dict(zip(names, values)) for values in itertools.product(*(grid[k] for k in names))]
+    models = [base.replace(**pt) for pt in points] if points else [base]
+    return points, simulate(models, steps, seeds=seeds, record=record, progress=progress, dtype=dtype)

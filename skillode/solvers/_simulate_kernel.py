@@ -1,0 +1,180 @@
+"""Compiled (numba) CPU kernel for the Geometry model: whole chunks of optimizer steps in one call.
+
+The torch path of `simulate` pays a fixed ~5-10 us per tensor operation, about ten operations a
+step, whatever the size; for the paper's runs (10 skills, N = 1000) that overhead is most of the
+time. This kernel runs the same update loop compiled, one run after another, so a step costs only
+its arithmetic: two n x D matrix-vector products and the optimizer's per-coordinate update.
+
+The equations are those of `skillode.models.GeometryModel` (its module docstring) and the kernel follows the torch
+path operation by operation, so the two backends agree to rounding (tests/test_geometry_backends.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from functools import lru_cache
+
+import numpy as np
+
+OPTIMIZER_CODES = {"sgd": 0, "signgd": 1, "lion": 2, "adam": 3, "ademamix": 4}
+
+# 'reassoc' lets the dot products vectorise; no 'nnan'/'ninf', so diverging runs still give inf/nan.
+_FASTMATH = {"reassoc", "contract"}
+# Below this, values are flushed to 0: subnormal arithmetic is ~100x slower (a converged SGD
+# residual or a decaying Adam moment reaches it), and nothing here is meaningful at 1e-308.
+TINY = 2.2250738585072014e-308
+
+
+@lru_cache(maxsize=None)
+def available() -> bool:
+    """Whether numba is installed (checked without importing it: `import skillode` stays light)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _sign(v):
+    if v > 0.0:
+        return 1.0
+    if v < 0.0:
+        return -1.0
+    return v  # 0 stays 0, nan stays nan (as torch.sign)
+
+
+def _lerp(start, end, weight):
+    # torch.lerp's two-branch formula, so Adam/Lion momenta round as in the torch path.
+    if abs(weight) < 0.5:
+        return start + weight * (end - start)
+    return end - (end - start) * (1.0 - weight)
+
+
+def _advance(X, M, V, M2, S, G, T, t_index, basis, transposed, Wc, w_fixed, Zc, lr, b1, b2, b3, eps, amix,
+             opt, mse, k0, this, rec_pos, out):
+    """Advance every run `this` steps from step k0, in place.
+
+    Shapes (R runs, n skills, D simulated coordinates, U distinct task matrices):
+        X, M, V, M2: (R, D) parameters and optimizer moments (moments unused by sgd/signgd);
+        S: (n,) and G: (D,) scratch; T: (U, n, D) task vectors, run r uses T[t_index[r]]
+        (ignored when basis: then D = n and s = x), or (U, D, n) when transposed, which keeps
+        the inner loops long (and vectorised) when D < n; Wc: (this, R, n) per-step sample fractions,
+        or shape (0, R, n) to use w_fixed (R, n) every step; Zc: (this, R, D) gradient noise or
+        shape (0, R, D) for none; lr, b1, b2, b3, eps, amix: (R,) per-run settings;
+        rec_pos: (this,) row of `out` (n_rec, R, n) that receives s before step k0 + j, or -1.
+    """
+    R, D = X.shape
+    n = S.shape[0]
+    batched = Wc.shape[0] > 0
+    noisy = Zc.shape[0] > 0
+    for r in range(R):
+        u = t_index[r]
+        lr_r = lr[r]
+        b1_r = b1[r]
+        b2_r = b2[r]
+        b3_r = b3[r]
+        for j in range(this):
+            if basis:
+                for q in range(n):
+                    S[q] = X[r, q]
+            elif transposed:
+                for q in range(n):
+                    S[q] = 0.0
+                for i in range(D):
+                    xi = X[r, i]
+                    for q in range(n):
+                        S[q] += T[u, i, q] * xi
+            else:
+                for q in range(n):
+                    acc = 0.0
+                    for i in range(D):
+                        acc += T[u, q, i] * X[r, i]
+                    S[q] = acc
+            row = rec_pos[j]
+            if row >= 0:
+                for q in range(n):
+                    out[row, r, q] = S[q]
+            # v = w * dl/ds, kept in S (no longer needed as s)
+            for q in range(n):
+                w = Wc[j, r, q] if batched else w_fixed[r, q]
+                if mse:
+                    v = (S[q] - 1.0) * 2.0 * w
+                else:
+                    v = -(1.0 / (1.0 + math.exp(S[q]))) * w
+                S[q] = v if abs(v) >= TINY else 0.0
+            if basis:
+                for i in range(D):
+                    G[i] = S[i]
+            elif transposed:
+                for i in range(D):
+                    acc = 0.0
+                    for q in range(n):
+                        acc += T[u, i, q] * S[q]
+                    G[i] = acc
+            else:
+                for i in range(D):
+                    G[i] = 0.0
+                for q in range(n):
+                    vq = S[q]
+                    for i in range(D):
+                        G[i] += T[u, q, i] * vq
+            if noisy:
+                for i in range(D):
+                    G[i] += Zc[j, r, i]
+            k = k0 + j + 1
+            if opt == 0:
+                for i in range(D):
+                    X[r, i] -= lr_r * G[i]
+            elif opt == 1:
+                for i in range(D):
+                    X[r, i] -= lr_r * _sign(G[i])
+            elif opt == 2:
+                for i in range(D):
+                    step = _sign(_lerp(G[i], M[r, i], b1_r))
+                    m = _lerp(M[r, i], G[i], 1.0 - b2_r)
+                    M[r, i] = m if abs(m) >= TINY else 0.0
+                    X[r, i] -= lr_r * step
+            else:
+                bc1 = 1.0 - b1_r**k
+                bc2 = 1.0 - b2_r**k
+                for i in range(D):
+                    g = G[i]
+                    m = _lerp(M[r, i], g, 1.0 - b1_r)
+                    m = m if abs(m) >= TINY else 0.0
+                    M[r, i] = m
+                    v2 = V[r, i] * b2_r + g * (g * (1.0 - b2_r))
+                    v2 = v2 if v2 >= TINY else 0.0
+                    V[r, i] = v2
+                    denom = math.sqrt(v2 / bc2) + eps[r]
+                    step = m / bc1
+                    if opt == 4:
+                        m2 = _lerp(M2[r, i], g, 1.0 - b3_r)
+                        m2 = m2 if abs(m2) >= TINY else 0.0
+                        M2[r, i] = m2
+                        step += m2 * amix[r]
+                    X[r, i] -= lr_r * (step / denom)
+
+
+def _skills(X, T, t_index, basis, transposed, n):
+    """s = T x for every run, shape (R, n) (T laid out as in _advance)."""
+    R, D = X.shape
+    S = np.zeros((R, n), dtype=X.dtype)
+    for r in range(R):
+        for q in range(n):
+            if basis:
+                S[r, q] = X[r, q]
+            else:
+                acc = 0.0
+                for i in range(D):
+                    acc += (T[t_index[r], i, q] if transposed else T[t_index[r], q, i]) * X[r, i]
+                S[r, q] = acc
+    return S
+
+
+@lru_cache(maxsize=None)
+def kernels():
+    """(advance, skills) compiled; numba is imported on first use, the machine code cached on disk."""
+    import numba
+
+    global _sign, _lerp  # the compiled helpers must be module globals for the kernels to inline them
+    _sign = numba.njit(inline="always", cache=True)(_sign)
+    _lerp = numba.njit(inline="always", cache=True)(_lerp)
+    jit = numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, nogil=True)
+    return jit(_advance), jit(_skills)

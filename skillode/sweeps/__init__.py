@@ -1,0 +1,33 @@
+"""Sweeps: deterministic grids of Geometry-model simulations (resumable, shardable) and the scaling laws fitted to them."""
+
+from ._laws import ChinchillaFit, PowerLawFit, fit_chinchilla, fit_power_law
+from ._scaling import (
+    ScalingSweepConfig,
+    ScalingSweepResults,
+    load_scaling_sweep,
+    parse_shard,
+    point_path,
+    run_scaling_sweep,
+    shard_points,
+)
+from ._summary import ScalingSummary, learning_window, summarize_scaling
+from ._two_skill import TwoSkillSweep, two_skill_sweep
+
+__all__ = [
+    "ChinchillaFit",
+    "PowerLawFit",
+    "ScalingSummary",
+    "ScalingSweepConfig",
+    "ScalingSweepResults",
+    "TwoSkillSweep",
+    "fit_chinchilla",
+    "fit_power_law",
+    "learning_window",
+    "load_scaling_sweep",
+    "parse_shard",
+    "point_path",
+    "run_scaling_sweep",
+    "shard_points",
+    "summarize_scaling",
+    "two_skill_sweep",
+]
