@@ -5,7 +5,10 @@ method name (see _registry); "exact", "ode" and "map" register themselves here. 
 model, a stochastic optimisation rather than an ODE, is run by `simulate`, batched over runs.
 """
 
-from . import _exact, _map, _ode  # noqa: F401  (each registers its methods)
+# Each method module registers its methods on import, in the order methods_for lists them.
+from . import _exact  # noqa: F401, I001
+from . import _ode  # noqa: F401, I001
+from . import _map  # noqa: F401, I001
 from ._registry import SolverOptions, methods_for, register_method, solve
 from ._simulate import GeometryResult, log_steps, run_grid, simulate
 from ._solution import Solution
