@@ -98,6 +98,9 @@ def as_names(value: Any, n: int, name: str = "names") -> tuple[str, ...]:
         raise ValueError(f"{name} must have {n} entries (one per skill), got {len(names)}")
     if len(set(names)) != n:
         raise ValueError(f"{name} must be distinct, got {names}")
+    bad = [s for s in names if "\x00" in s]
+    if bad:
+        raise ValueError(f"{name} must not contain NUL characters, got {bad[0]!r}")
     return names
 
 

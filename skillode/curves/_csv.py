@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,9 +22,11 @@ META_PREFIX = "# skillode-meta "
 
 
 def to_csv_text(curves: SkillCurves) -> str:
+    """Wide CSV; the meta line also records the layout and the exact names (JSON), so every name
+    round-trips, including names with commas, quotes, newlines or surrounding spaces."""
     buf = io.StringIO()
     header = {"frequencies": None if curves.frequencies is None else curves.frequencies.tolist(),
-              "metadata": _jsonable(curves.metadata)}
+              "metadata": _jsonable(curves.metadata), "layout": "wide", "names": list(curves.names)}
     buf.write(META_PREFIX + json.dumps(header) + "\n")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["step", *curves.names])
@@ -33,33 +35,81 @@ def to_csv_text(curves: SkillCurves) -> str:
     return buf.getvalue()
 
 
+def decode(data: bytes, source: str) -> str:
+    """CSV bytes as text: UTF-8, with or without a byte-order mark; anything else is refused by name."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(
+            f"{source}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            "save the file as UTF-8 (a Latin-1 or Windows-1252 export can be converted with "
+            "iconv -f latin1 -t utf-8)"
+        ) from None
+
+
+STEP_NAMES = ("step", "steps", "time", "t")
+LONG_VALUE_NAMES = ("value", "loss", "accuracy")
+
+
 def from_csv_text(cls: type[SkillCurves], text: str, source: str) -> SkillCurves:
     """Parse wide or long CSV; see SkillCurves.from_csv_text."""
-    meta_line = next((ln for ln in text.splitlines() if ln.startswith(META_PREFIX)), None)
-    header_meta: dict = {}
-    if meta_line is not None:
-        try:
-            header_meta = json.loads(meta_line[len(META_PREFIX):])
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{source}: malformed skillode-meta line ({exc.msg})") from exc
-    rows = [r for r in csv.reader(ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#"))]
+    text = text.removeprefix("\ufeff")
+    header_meta = _meta(text, source)
+    rows = [r for r in csv.reader(io.StringIO(_strip_leading_comments(text)), skipinitialspace=True)
+            if r and not (len(r) == 1 and not r[0].strip()) and not r[0].startswith("#")]
     if len(rows) < 2:
         raise ValueError(f"{source}: needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
     lower = [h.lower() for h in header]
-    if lower[0] not in ("step", "steps", "time", "t"):
+    if lower[0] not in STEP_NAMES:
         raise ValueError(f"{source}: first column must be 'step' (or 'time'), got {header[0]!r}")
     body = rows[1:]
-    if len(header) == 3 and lower[1] == "skill":
+    layout = header_meta.get("layout")
+    if layout is None:  # a file from elsewhere: long only in the exact form step, skill, value
+        layout = "long" if len(header) == 3 and lower[1] == "skill" and lower[2] in LONG_VALUE_NAMES else "wide"
+    if layout == "long":
         times, loss, names = _parse_long(body, source)
     else:
         if len(header) < 2:
             raise ValueError(f"{source}: needs at least one skill column after 'step'")
         times, loss = _parse_wide(body, len(header), source)
-        names = tuple(header[1:])
+        names = _exact_names(header[1:], header_meta.get("names"), source)
     freqs = header_meta.get("frequencies")
     return cls(times, loss, names, freqs, header_meta.get("metadata", {}) or {})
 
+
+def _meta(text: str, source: str) -> dict:
+    meta_line = next((ln for ln in text.splitlines() if ln.startswith(META_PREFIX)), None)
+    if meta_line is None:
+        return {}
+    try:
+        meta = json.loads(meta_line[len(META_PREFIX):])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: malformed skillode-meta line ({exc.msg})") from exc
+    if not isinstance(meta, dict) or meta.get("layout", "wide") not in ("wide", "long"):
+        raise ValueError(f"{source}: malformed skillode-meta line (not a JSON object with a known layout)")
+    return meta
+
+
+def _strip_leading_comments(text: str) -> str:
+    """The text from its first line that is neither blank nor a '#' comment (the header) on."""
+    lines = text.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.strip() and not line.startswith("#"):
+            return "".join(lines[i:])
+    return ""
+
+
+def _exact_names(header_names: list[str], meta_names: Any, source: str) -> tuple[str, ...]:
+    """The meta line's exact names when they match the header (modulo surrounding spaces)."""
+    if meta_names is None:
+        return tuple(header_names)
+    if not isinstance(meta_names, list) or len(meta_names) != len(header_names) or any(
+        str(m).strip() != h for m, h in zip(meta_names, header_names)
+    ):
+        raise ValueError(f"{source}: the skillode-meta line's names do not match the header row; "
+                         "the file was edited by hand: remove the meta line or fix the header")
+    return tuple(str(m) for m in meta_names)
 
 
 def _number(text: str, where: str) -> float:

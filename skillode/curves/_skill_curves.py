@@ -10,7 +10,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .._checks import as_names
-from ._csv import from_csv_text, to_csv_text
+from .._files import atomic_write
+from ._csv import decode, from_csv_text, to_csv_text
 from ._npz import read_npz, write_npz
 
 
@@ -170,16 +171,18 @@ class SkillCurves:
 
     # ---------------------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
-        """Write to .npz or .csv (wide: step column plus one column per skill), by extension."""
+        """Write to .npz or .csv (wide: step column plus one column per skill), by extension.
+
+        The write is atomic (a temporary file in the same folder, renamed over `path`): an
+        interrupted save leaves any previous file intact. Returns exactly the path written.
+        """
         path = Path(path)
         suffix = path.suffix.lower()
-        if suffix == ".npz":
-            write_npz(self, path)
-        elif suffix == ".csv":
-            path.write_text(self.to_csv_text())
-        else:
+        if suffix not in (".npz", ".csv"):
             raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")
-        return path
+        if suffix == ".npz":
+            return write_npz(self, path)
+        return atomic_write(path, self.to_csv_text())
 
     def to_csv_text(self) -> str:
         """The wide CSV text, with a '# skillode-meta' first line (pandas: read_csv(..., comment="#"))."""
@@ -187,16 +190,25 @@ class SkillCurves:
 
     @classmethod
     def load(cls, path: str | Path) -> SkillCurves:
-        """Read a .npz written by save() or a wide or long CSV (see from_csv_text)."""
+        """Read a .npz written by save() or a wide or long CSV (see from_csv_text).
+
+        A missing, unreadable, corrupted or truncated file is a ValueError naming the file.
+        """
         path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in (".npz", ".csv"):
+            raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")
         if not path.exists():
             raise ValueError(f"path {str(path)!r} does not exist")
-        suffix = path.suffix.lower()
+        if path.is_dir():
+            raise ValueError(f"path {str(path)!r} is a directory, not a curves file")
         if suffix == ".npz":
             return read_npz(cls, path)
-        if suffix == ".csv":
-            return cls.from_csv_text(path.read_text(), source=path.name)
-        raise ValueError(f"path must end in .npz or .csv, got {path.name!r}")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        return cls.from_csv_text(decode(data, str(path)), source=str(path))
 
     @classmethod
     def from_csv_text(cls, text: str, *, source: str = "csv") -> SkillCurves:
