@@ -2,12 +2,20 @@
 
 `print(result)` of a fit, a comparison or a simulation should read like a summary, not dump
 hundreds of bootstrap samples; the full data stay on the attributes.
+
+    short_value(x)                   one value as a short string
+    short_repr(obj)                  ClassName(field=value, ...) over the dataclass fields
+    short_repr(obj, values={...})    the same over computed values (e.g. config fields, exponents)
+    verbatim(text)                   a value that short_value shows as is (pre-formatted text)
+
+array_items: arrays of at most this many entries (1-d) are printed; 0 shows every array as
+its shape and dtype only.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -15,34 +23,71 @@ _MAX_ITEMS = 6
 _MAX_TEXT = 60
 
 
-def short_value(value: Any) -> str:
-    """One field as a short string: arrays as their shape and dtype, long containers by length."""
-    if isinstance(value, np.ndarray):
-        if value.size <= _MAX_ITEMS and value.ndim <= 1:
-            return np.array2string(value, precision=4, separator=", ")
-        return f"<array {'x'.join(map(str, value.shape))} {value.dtype}>"
+class Verbatim(str):
+    """Text that short_value returns unchanged (no quotes, no truncation)."""
+
+    __slots__ = ()
+
+
+def verbatim(text: str) -> Verbatim:
+    """Mark pre-formatted text (e.g. "0.01 +- 0.002") to be shown as is by short_value / short_repr."""
+    return Verbatim(text)
+
+
+def _scalar(value: Any) -> str | None:
+    """Short text of a Python or NumPy scalar, None for anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value))
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6g}"
+    return None
+
+
+def short_value(value: Any, *, array_items: int = _MAX_ITEMS) -> str:
+    """One field as a short string: arrays as their shape and dtype, long containers by length."""
+    if isinstance(value, Verbatim):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            return short_value(value.item(), array_items=array_items)
+        if value.size <= array_items and value.ndim <= 1:
+            return np.array2string(value, precision=4, separator=", ")
+        return f"<array {'x'.join(map(str, value.shape))} {value.dtype}>"
+    scalar = _scalar(value)
+    if scalar is not None:
+        return scalar
     if isinstance(value, str):
         return repr(value if len(value) <= _MAX_TEXT else value[: _MAX_TEXT - 3] + "...")
     if isinstance(value, (list, tuple)):
         if len(value) > _MAX_ITEMS or any(isinstance(v, (np.ndarray, dict, list, tuple)) for v in value):
             return f"<{type(value).__name__} of {len(value)}>"
-        return repr(tuple(value) if isinstance(value, tuple) else list(value))
+        items = [short_value(v, array_items=array_items) for v in value]
+        if isinstance(value, list):
+            return "[" + ", ".join(items) + "]"
+        return "(" + ", ".join(items) + (",)" if len(items) == 1 else ")")
     if isinstance(value, dict):
-        if len(value) > _MAX_ITEMS or not all(isinstance(v, (int, float, str, bool, type(None))) for v in value.values()):
+        if len(value) > _MAX_ITEMS or not all(isinstance(v, (int, float, str, bool, type(None), np.generic))
+                                              for v in value.values()):
             return f"<dict of {len(value)}>"
-        return "{" + ", ".join(f"{k!r}: {short_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k!r}: {short_value(v, array_items=array_items)}" for k, v in value.items()) + "}"
     text = repr(value)
     if "\n" in text or len(text) > _MAX_TEXT:
         return f"<{type(value).__name__}>"
     return text
 
 
-def short_repr(obj: Any, fields: tuple[str, ...] | None = None) -> str:
-    """ClassName(field=value, ...) over the dataclass fields (or `fields`), each shortened."""
+def short_repr(obj: Any, fields: tuple[str, ...] | None = None, *, values: Mapping[str, Any] | None = None,
+               array_items: int = _MAX_ITEMS) -> str:
+    """ClassName(field=value, ...) over the dataclass fields (or `fields`), each shortened.
+
+    values: {name: value} shown after the fields (with fields=() only these); use it for
+    derived quantities, and verbatim(...) for pre-formatted text.
+    """
     names = fields if fields is not None else tuple(
         f.name for f in dataclasses.fields(obj) if f.repr and not f.name.startswith("_")
     )
-    body = ", ".join(f"{name}={short_value(getattr(obj, name))}" for name in names)
+    items = [(name, getattr(obj, name)) for name in names] + list(dict(values or {}).items())
+    body = ", ".join(f"{name}={short_value(value, array_items=array_items)}" for name, value in items)
     return f"{type(obj).__name__}({body})"

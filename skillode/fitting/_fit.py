@@ -46,10 +46,10 @@ with m data points and k free parameters (the +1 is the noise variance).
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import numpy as np
-from scipy.optimize import least_squares
+from scipy.optimize import OptimizeResult, least_squares
 
 from .._checks import as_count, as_matrix, as_scalar, choice
 from ..curves import SkillCurves
@@ -71,7 +71,7 @@ from ._data import (
 )
 from ._problem import _build_model, _Problem, _starting_points
 from ._result import FitResult
-from ._uncertainty import _bootstrap, _unidentified
+from ._uncertainty import _Uncertainty, _uncertainty
 
 
 def fit(
@@ -120,6 +120,30 @@ def fit(
         level: interval coverage, in (0, 1).
         progress: show a tqdm bar over bootstrap refits.
     """
+    model, quantity, loss, level, n_bootstrap, seed, chance = _check_arguments(
+        model, quantity, loss, level, n_bootstrap, seed, chance, C, gates)
+    settings, given = _prepare_settings(curves, quantity, chance, normalize, frequencies)
+    free_list = _free_parameters(model, free, given, gates)
+    fixed_values = _fixed_values(model, fixed, free_list, gates)
+    C = _overlap_matrix(C, settings)
+    fit_columns, skill_names = _fit_columns(skills, settings)
+    freqs, orders = _frequencies_and_orders(model, settings, given, free_list, skill_names)
+    config = FitConfig(model=model, free=tuple(free_list), fixed=fixed_values, loss=loss, quantity=quantity,
+                       chance=chance, normalize=bool(normalize), skills=skill_names, C=C,
+                       gates=gates, n_bootstrap=n_bootstrap, seed=seed, level=level)
+    params = _make_params(free_list, settings, freqs, fit_columns)
+    problem = _Problem(settings, freqs, config, params, orders, fit_columns)
+    best, run = _optimise(problem, initial)
+    gof = _goodness_of_fit(problem, best)
+    fitted = problem.curves_at(best.x)
+    unc = _uncertainty(problem, run, best, gof.rss, fitted, progress)
+    return _assemble_result(problem, best, gof, unc, fitted)
+
+
+# ------------------------------------------------------------------ stages of fit
+def _check_arguments(model: str, quantity: str, loss: str, level: float, n_bootstrap: int, seed: int,
+                     chance: float, C: Any, gates: Any) -> tuple[str, str, str, float, int, int, float]:
+    """The scalar arguments of fit, checked and normalised (model, quantity, loss, level, n_bootstrap, seed, chance)."""
     model = choice(model, "model", MODELS)
     quantity = choice(quantity, "quantity", QUANTITIES)
     loss = choice(loss, "loss", ("mse", "ce"))
@@ -134,22 +158,33 @@ def fit(
             raise ValueError(f"loss={loss!r} applies to the resource model only")
         if C is not None or gates is not None:
             raise ValueError("C and gates apply to the resource model only")
+    return model, quantity, loss, level, n_bootstrap, seed, chance
 
+
+def _prepare_settings(curves: Any, quantity: str, chance: float, normalize: bool,
+                      frequencies: Any) -> tuple[list[SkillCurves], list[np.ndarray | None]]:
+    """Each setting's curves in the compared units (see to_loss) and its given frequencies (or None)."""
     raw = [curves] if isinstance(curves, SkillCurves) else list(curves) if curves is not None else []
     if not raw:
         raise ValueError("curves must be a SkillCurves or a non-empty list of them")
     settings = [to_loss(c, quantity, chance=chance, normalize=normalize, name=f"curves[{i}]" if len(raw) > 1 else "curves")
                 for i, c in enumerate(raw)]
-    given = _frequencies_per_setting(frequencies, settings)
+    return settings, _frequencies_per_setting(frequencies, settings)
 
-    free_list = _free_parameters(model, free, given, gates)
-    fixed_values = _fixed_values(model, fixed, free_list, gates)
-    if C is not None:
-        if len({c.n_skills for c in settings}) != 1:
-            raise ValueError("C needs every setting to have the same number of skills")
-        C = as_matrix(C, settings[0].n_skills, "C").tolist()
-    fit_columns, skill_names = _fit_columns(skills, settings)
 
+def _overlap_matrix(C: Any, settings: list[SkillCurves]) -> list | None:
+    """The Resource model's overlap matrix as nested lists (shape (n, n)), or None."""
+    if C is None:
+        return None
+    if len({c.n_skills for c in settings}) != 1:
+        raise ValueError("C needs every setting to have the same number of skills")
+    return as_matrix(C, settings[0].n_skills, "C").tolist()
+
+
+def _frequencies_and_orders(model: str, settings: list[SkillCurves], given: list[np.ndarray | None],
+                            free_list: list[str], skill_names: tuple[str, ...] | None
+                            ) -> tuple[list[np.ndarray], list[tuple[int, ...] | None]]:
+    """Per setting: the (starting) frequencies, shape (n,), and the Domino order guessed from the data."""
     freqs: list[np.ndarray] = []
     orders: list[tuple[int, ...] | None] = []
     for s, data in enumerate(settings):
@@ -173,11 +208,12 @@ def fit(
             orders.append(None if given[s] is not None else _order_from_data(data))
         else:
             orders.append(None)
+    return freqs, orders
 
-    config = FitConfig(model=model, free=tuple(free_list), fixed=fixed_values, loss=loss, quantity=quantity,
-                       chance=chance, normalize=bool(normalize), skills=skill_names, C=C,
-                       gates=gates, n_bootstrap=n_bootstrap, seed=seed, level=level)
 
+def _make_params(free_list: list[str], settings: list[SkillCurves], freqs: list[np.ndarray],
+                 fit_columns: list[np.ndarray]) -> list[_Param]:
+    """The free parameters with their transforms: scalars first, then free frequencies per setting."""
     params: list[_Param] = []
     for name in free_list:
         if name in ("eta", "N0"):
@@ -196,86 +232,91 @@ def fit(
                 params.append(_Param(f"p[{data.names[k]}]{suffix}", "logp", s, int(k), float(freqs[s][0])))
     if not params:
         raise ValueError("free must name at least one parameter")
+    return params
 
-    problem = _Problem(settings, freqs, config, params, orders, fit_columns)
-    starts = _starting_points(problem, dict(initial or {}))
-    # Build each setting's model once here: a bad C or gate fails now, by name, instead of
-    # turning every residual of the optimisation into the 1e3 penalty first.
-    start_scalars, start_freqs = problem.values(starts[0])
-    for s, data in enumerate(settings):
-        _build_model(config, start_scalars, start_freqs[s], data.names, orders[s])
+
+def _least_squares_runner(problem: _Problem) -> Callable[..., OptimizeResult]:
+    """run(x0, targets=None): one bounded least-squares fit of the problem (to targets: the bootstrap)."""
+    params = problem.params
     lower = np.array([-_LOG_BOUND if p.kind != "linear" else -np.inf for p in params])
     upper = np.array([_LOG_BOUND if p.kind != "linear" else np.inf for p in params])
     diff_step = 1e-5 if problem.method == "ode" else 1e-7
 
-    def run(x0: np.ndarray, targets: list[np.ndarray] | None = None):
+    def run(x0: np.ndarray, targets: list[np.ndarray] | None = None) -> OptimizeResult:
         return least_squares(problem.residual, np.clip(x0, lower + 1e-9, upper - 1e-9), bounds=(lower, upper),
                              method="trf", x_scale="jac", diff_step=diff_step, xtol=1e-12, ftol=1e-12, gtol=1e-12,
                              max_nfev=400 * (len(params) + 1), kwargs={"targets": targets})
 
+    return run
+
+
+def _optimise(problem: _Problem, initial: Mapping[str, float] | None
+              ) -> tuple[OptimizeResult, Callable[..., OptimizeResult]]:
+    """Multi-start least squares: the best (lowest cost) fit over the starting points, and the runner."""
+    starts = _starting_points(problem, dict(initial or {}))
+    # Build each setting's model once here: a bad C or gate fails now, by name, instead of
+    # turning every residual of the optimisation into the 1e3 penalty first.
+    start_scalars, start_freqs = problem.values(starts[0])
+    for s, data in enumerate(problem.settings):
+        _build_model(problem.config, start_scalars, start_freqs[s], data.names, problem.orders[s])
+    run = _least_squares_runner(problem)
     best = None
     for x0 in starts:
         sol = run(x0)
         if best is None or sol.cost < best.cost:
             best = sol
-    theta = best.x
+    return best, run
+
+
+class _GoodnessOfFit(NamedTuple):
+    rss: float
+    r2: float
+    aic: float
+    bic: float
+    n_points: int
+    n_free: int
+
+
+def _goodness_of_fit(problem: _Problem, best: OptimizeResult) -> _GoodnessOfFit:
+    """RSS, R^2 = 1 - RSS/TSS over the fitted points, and AIC / BIC with the noise variance counted."""
     resid = best.fun
-    m, k = resid.size, theta.size
+    m, k = resid.size, best.x.size
     rss = float(resid @ resid)
-    observed = np.concatenate([d.loss[:, c].ravel() for d, c in zip(settings, fit_columns)])
+    observed = np.concatenate([d.loss[:, c].ravel() for d, c in zip(problem.settings, problem.fit_columns)])
     tss = float(np.sum((observed - observed.mean()) ** 2))
     r2 = 1.0 - rss / tss if tss > 0 else float("nan")
     rss_floor = max(rss, 1e-300)
     aic = m * math.log(rss_floor / m) + 2 * (k + 1)
     bic = m * math.log(rss_floor / m) + (k + 1) * math.log(m)
+    return _GoodnessOfFit(rss, r2, aic, bic, m, k)
 
-    J = np.asarray(best.jac, dtype=np.float64)
-    dof = max(m - k, 1)
-    cov = (rss / dof) * np.linalg.pinv(J.T @ J)
-    se_internal = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-    se_internal[_unidentified(J)] = np.inf
-    natural = np.array([p.to_natural(float(u)) for p, u in zip(params, theta)])
-    se_natural = np.array([abs(p.dnatural(float(u))) * s for p, u, s in zip(params, theta, se_internal)])
 
-    fitted_parts = problem.curves_at(theta)
-    samples = np.empty((0, k))
-    if n_bootstrap > 0:
-        samples = _bootstrap(problem, run, theta, fitted_parts, n_bootstrap, seed, progress)
-    names = tuple(p.name for p in params)
-    if samples.shape[0] >= 2:
-        lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
-        lows, highs = np.percentile(samples, lo_q, axis=0), np.percentile(samples, hi_q, axis=0)
-        method = "bootstrap"
-    else:
-        from scipy.stats import norm
-
-        z = float(norm.ppf(0.5 + level / 2))
-        lows = np.array([p.to_natural(float(u - z * s)) for p, u, s in zip(params, theta, se_internal)])
-        highs = np.array([p.to_natural(float(u + z * s)) for p, u, s in zip(params, theta, se_internal)])
-        method = "wald"
-
-    scalars, final_freqs = problem.values(theta)
+def _assemble_result(problem: _Problem, best: OptimizeResult, gof: _GoodnessOfFit, unc: _Uncertainty,
+                     fitted_parts: list[np.ndarray]) -> FitResult:
+    """The FitResult: natural parameter values, fitted curves per setting, fit quality and uncertainty."""
+    config, settings = problem.config, problem.settings
+    names = tuple(p.name for p in problem.params)
+    scalars, final_freqs = problem.values(best.x)
     fitted_curves = tuple(
         SkillCurves(d.times, f, d.names, final_freqs[s],
-                    {"fit": {"model": model, "parameters": dict(scalars)}})
+                    {"fit": {"model": config.model, "parameters": dict(scalars)}})
         for s, (d, f) in enumerate(zip(settings, fitted_parts))
     )
     return FitResult(
         config=config,
         parameters={k_: (float(v) if v is not None else None) for k_, v in scalars.items()},
         names=names,
-        estimates=dict(zip(names, natural.tolist())),
-        stderr=dict(zip(names, se_natural.tolist())),
-        intervals={n: (float(a), float(b)) for n, a, b in zip(names, lows, highs)},
-        interval_method=method,
-        covariance=cov,
-        bootstrap_samples=samples,
+        estimates=dict(zip(names, unc.estimates.tolist())),
+        stderr=dict(zip(names, unc.stderr.tolist())),
+        intervals={n: (float(a), float(b)) for n, a, b in zip(names, unc.lows, unc.highs)},
+        interval_method=unc.method,
+        covariance=unc.covariance,
+        bootstrap_samples=unc.samples,
         frequencies=tuple(final_freqs),
         data=tuple(settings),
         fitted=fitted_curves,
-        residuals=resid.copy(),
-        rss=rss, r2=r2, aic=aic, bic=bic, n_points=m, n_free=k,
+        residuals=best.fun.copy(),
+        rss=gof.rss, r2=gof.r2, aic=gof.aic, bic=gof.bic, n_points=gof.n_points, n_free=gof.n_free,
         success=bool(best.success), message=str(best.message), nfev=int(best.nfev),
-        orders=tuple(orders),
+        orders=tuple(problem.orders),
     )
-

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .._checks import as_scalar
+from .._repr import short_repr
 from ..curves import SkillCurves
 from ..models import GeometryModel, ResourceModel
 from ..models._mapping import PAPER_ETA_CONSTANT, resource_model_for
@@ -54,6 +55,11 @@ class ResourceMapping:
     fitted: tuple[str, ...]
     success: bool
     message: str
+
+    def __repr__(self) -> str:
+        # the model and both curves stay on .resource, .geometry and .predicted
+        return short_repr(self, ("eta", "eta_constant", "N0", "rmse", "max_abs_error", "fitted", "success"),
+                          values={"n_skills": self.geometry.n_skills, "n_times": self.geometry.n_times})
 
 
 def _predict(resource: ResourceModel, times: np.ndarray) -> np.ndarray:
@@ -151,6 +157,9 @@ class N0Study:
     eta_constant: np.ndarray
     rmse: np.ndarray
     seeds: tuple[int, ...]
+
+    def __repr__(self) -> str:
+        return short_repr(self, array_items=0)
 
 
 def n0_study(

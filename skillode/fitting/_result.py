@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from .._checks import as_frequencies
+from .._repr import short_repr, short_value, verbatim
 from ..curves import SkillCurves
 from ._config import FitConfig
 from ._problem import _build_model, _model_loss
@@ -144,6 +145,20 @@ class FitResult:
         """A JSON-serialisable summary (no arrays of curves)."""
         return _result_meta(self)
 
+    def __repr__(self) -> str:
+        # a one-line summary: the estimates with their standard errors and the fit quality; the
+        # arrays (covariance, bootstrap samples, residuals, curves) stay on the attributes
+        shown = [f"{n}: {self.estimates[n]:.6g} +- {self.stderr[n]:.2g}" for n in self.names[:_MAX_SHOWN]]
+        if len(self.names) > _MAX_SHOWN:
+            shown.append(f"... +{len(self.names) - _MAX_SHOWN} more")
+        return short_repr(self, ("model",), values={
+            "estimates": verbatim("{" + ", ".join(shown) + "}"), "r2": self.r2, "rmse": self.rmse,
+            "aic": self.aic, "n_points": self.n_points, "n_free": self.n_free,
+            "interval_method": self.interval_method})
+
+
+_MAX_SHOWN = 6  # free parameters shown by FitResult's repr
+
 
 def _result_meta(res: FitResult) -> dict:
     cfg = res.config
@@ -201,6 +216,12 @@ class Comparison:
                          f"{row['aic']:>11.2f} {row['bic']:>11.2f} {row['delta']:>9.2f} {row['weight']:>7.3f}")
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        # the fitted models stay on .results (print(comparison.best) for the winner's summary)
+        scores = ", ".join(f"{n!r}: {short_value(self.scores[n])}" for n in self.ranking)
+        return short_repr(self, ("criterion", "ranking", "weights"),
+                          values={"scores": verbatim("{" + scores + "}")})
+
 
 @dataclass(frozen=True)
 class PredictionError:
@@ -218,4 +239,7 @@ class PredictionError:
     r2: float
     per_skill_rmse: dict
     n_points: int
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .._checks import as_scalar
+from .._repr import short_repr, verbatim
 from ..curves import SkillCurves
 
 
@@ -31,6 +32,15 @@ class Solution:
     tau: np.ndarray | None = None
     nfev: int = 0
     _learning_time: Callable[[float], np.ndarray] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        # the curves' own repr when it is one short line (it elides their arrays), else their size
+        curves = repr(self.curves)
+        if "\n" in curves or len(curves) > 160:
+            curves = f"<SkillCurves {self.curves.n_times}x{self.curves.n_skills}>"
+        return short_repr(self, (), array_items=0, values={
+            "curves": verbatim(curves), "method": self.method, "message": self.message,
+            "state": self.state, "tau": self.tau, "nfev": self.nfev})
 
     def learning_times(self, threshold: float = 0.1) -> np.ndarray:
         """Time at which each skill's loss first reaches threshold, shape (n,).

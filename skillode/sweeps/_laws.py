@@ -11,6 +11,7 @@ from scipy import stats
 from scipy.optimize import least_squares
 
 from .._checks import as_scalar
+from .._repr import short_repr
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class PowerLawFit:
     r2: float
     n_points: int
     level: float
+
+    def __repr__(self) -> str:
+        return short_repr(self)
 
 
 def fit_power_law(x: Any, y: Any, *, level: float = 0.95, x_range: tuple[float, float] | None = None) -> PowerLawFit:
@@ -87,6 +91,10 @@ class ChinchillaFit:
     n_points: int
     level: float
     success: bool
+
+    def __repr__(self) -> str:
+        # the intervals stay on .ci
+        return short_repr(self, ("params", "rmse_log", "n_points", "level", "success"))
 
     def predict(self, N: Any, S: Any) -> np.ndarray:
         p = self.params

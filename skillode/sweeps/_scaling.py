@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_count, as_scalar, choice
+from .._repr import short_repr
 from ..models import GeometryModel, zipf_frequencies
 from ..models._geometry import OPTIMIZERS
 from ..solvers import log_steps, simulate
@@ -249,6 +250,12 @@ class ScalingSweepResults:
     @property
     def Ns(self) -> np.ndarray:
         return np.array(self.config.Ns, dtype=np.float64)
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        return short_repr(self, (), array_items=0, values={
+            "alphas": cfg.alphas, "Ns": cfg.Ns, "seeds": cfg.seeds, "steps": self.steps,
+            "total_loss": self.total_loss, "missing": self.missing})
 
     def final_loss(self) -> np.ndarray:
         """shape (n_alphas, n_Ns, n_seeds): the total loss after the last step."""

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._repr import short_repr
 from ._laws import ChinchillaFit, PowerLawFit, fit_chinchilla, fit_power_law
 from ._scaling import ScalingSweepResults
 
@@ -25,6 +26,14 @@ class ScalingSummary:
     n_exponent: tuple[PowerLawFit, ...]
     step_exponent: tuple[PowerLawFit, ...]
     chinchilla: tuple[ChinchillaFit, ...]
+
+    def __repr__(self) -> str:
+        # per alpha: the exponents only; the fits (intervals, prefactors) stay on the attributes
+        return short_repr(self, ("alphas",), values={
+            "n_exponent": tuple(f.exponent for f in self.n_exponent),
+            "step_exponent": tuple(f.exponent for f in self.step_exponent),
+            "chinchilla_a": tuple(f.params["a"] for f in self.chinchilla),
+            "chinchilla_b": tuple(f.params["b"] for f in self.chinchilla)})
 
     def to_dict(self) -> dict:
         return {"alphas": list(self.alphas),

@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from .._checks import as_count, as_scalar, choice
+from .._repr import short_repr
 from ..models import GeometryModel
 from ..models._geometry import OPTIMIZERS
 from ..solvers import simulate
@@ -31,6 +32,9 @@ class TwoSkillSweep:
     time_ratio: np.ndarray
     threshold: float
     settings: dict
+
+    def __repr__(self) -> str:
+        return short_repr(self, array_items=0)
 
     def to_dict(self) -> dict:
         return {"ratios": self.ratios.tolist(), "optimizers": list(self.optimizers), "t1": self.t1.tolist(),
