@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import expit
 
 from .._checks import as_frequencies, as_matrix, as_names, as_scalar, choice
 from ._gates import _resolve_gates, _ResolvedGate
+
+if TYPE_CHECKING:
+    from ._symbolic import SymbolicSystem
 
 LOSSES = ("mse", "ce")
 LOG2 = float(np.log(2.0))
@@ -219,8 +222,8 @@ class ResourceModel:
         return J
 
     # ----------------------------------------------------------------------- symbolic
-    def symbolic(self):
-        """The model as a sympy ODE system; see skillode.symbolic.resource_system."""
+    def symbolic(self) -> SymbolicSystem:
+        """The model as a sympy ODE system (sympy is imported here); see skillode.models._symbolic.resource_system."""
         from ._symbolic import resource_system
 
         return resource_system(self)

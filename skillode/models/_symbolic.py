@@ -1,10 +1,15 @@
-"""sympy forms of the models, built from the same formulas as the numpy vector fields."""
+"""sympy forms of the models, built from the same formulas as the numpy vector fields.
+
+sympy is imported inside the functions, not with this module: `import skillode` stays light.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sympy as sp
+if TYPE_CHECKING:
+    import sympy as sp
 
 
 @dataclass(frozen=True)
@@ -29,17 +34,21 @@ class SymbolicSystem:
     parameters: dict
     values: dict
 
-    def numeric_rhs(self):
+    def numeric_rhs(self) -> sp.Matrix:
         """The rhs with the model's parameter values substituted."""
         return self.rhs.subs(self.values)
 
     def jacobian(self) -> sp.Matrix:
         """d rhs / d state, symbolic."""
+        import sympy as sp
+
         xs = [sp.Symbol(f"_x{k}") for k in range(len(self.state))]
         rhs = self.rhs.subs(dict(zip(self.state, xs)))
         return rhs.jacobian(xs).subs(dict(zip(xs, self.state)))
 
     def latex(self) -> str:
+        import sympy as sp
+
         return "\\\\\n".join(sp.latex(eq) for eq in self.equations)
 
 
@@ -48,6 +57,8 @@ def resource_system(model) -> SymbolicSystem:
 
     The MSE clipping at zero loss is not part of the symbolic form: it holds for l_k > 0.
     """
+    import sympy as sp
+
     n = model.n_skills
     t = sp.Symbol("t", nonnegative=True)
     eta = sp.Symbol("eta", positive=True)
