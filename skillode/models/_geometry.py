@@ -97,27 +97,10 @@ class GeometryModel:
         n = p.size
         N = as_count(self.N, "N")
         object.__setattr__(self, "N", N)
-        if isinstance(self.tasks, str):
-            kind = choice(self.tasks, "tasks", TASK_KINDS)
-            if kind in ("orthogonal", "basis") and N < n:
-                raise ValueError(f"tasks={kind!r} needs N >= n; got N = {N} for n = {n} skills (use 'gaussian')")
-            object.__setattr__(self, "tasks", kind)
-        else:
-            try:
-                T = np.array(self.tasks, dtype=np.float64)
-            except (TypeError, ValueError) as exc:
-                raise ValueError("tasks must be 'orthogonal', 'gaussian', 'basis' or an (n, N) array") from exc
-            if T.shape != (n, N):
-                raise ValueError(f"tasks must have shape (n, N) = ({n}, {N}), got {T.shape}")
-            if not np.all(np.isfinite(T)):
-                raise ValueError("tasks must be finite")
-            norms = np.linalg.norm(T, axis=1)
-            if np.any(norms == 0):
-                raise ValueError(f"tasks row {int(np.flatnonzero(norms == 0)[0])} is zero; task vectors need a direction")
-            T = T / norms[:, None]
-            T.setflags(write=False)
-            object.__setattr__(self, "tasks", "given")
-            object.__setattr__(self, "_given_tasks", T)
+        kind, given = _check_tasks(self.tasks, n, N)
+        object.__setattr__(self, "tasks", kind)
+        if given is not None:
+            object.__setattr__(self, "_given_tasks", given)
         object.__setattr__(self, "loss", choice(self.loss, "loss", LOSSES))
         opt = choice(self.optimizer, "optimizer", OPTIMIZERS)
         object.__setattr__(self, "optimizer", opt)
@@ -125,17 +108,7 @@ class GeometryModel:
         if self.batch is not None:
             object.__setattr__(self, "batch", as_count(self.batch, "batch"))
         object.__setattr__(self, "noise", as_scalar(self.noise, "noise", nonnegative=True))
-        betas = DEFAULT_BETAS[opt] if self.betas is None or opt in ("sgd", "signgd") else self.betas
-        try:
-            betas = tuple(float(b) for b in betas)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"betas must be a sequence of numbers, got {self.betas!r}") from exc
-        if len(betas) != len(DEFAULT_BETAS[opt]):
-            raise ValueError(f"betas for {opt} must have {len(DEFAULT_BETAS[opt])} entries, got {len(betas)}")
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"betas[{i}] must lie in [0, 1), got {b}")
-        object.__setattr__(self, "betas", betas)
+        object.__setattr__(self, "betas", _check_betas(self.betas, opt))
         object.__setattr__(self, "eps", as_scalar(self.eps, "eps", nonnegative=True))
         object.__setattr__(self, "ademamix_alpha", as_scalar(self.ademamix_alpha, "ademamix_alpha", nonnegative=True))
         if self.task_seed is not None:
@@ -211,3 +184,40 @@ class GeometryModel:
         kw.update(changes)
         return GeometryModel(**kw)
 
+
+def _check_tasks(tasks: Any, n: int, N: int) -> tuple[str, np.ndarray | None]:
+    """(kind, given): a task kind checked against n and N, or "given" and the array with unit rows (read-only)."""
+    if isinstance(tasks, str):
+        kind = choice(tasks, "tasks", TASK_KINDS)
+        if kind in ("orthogonal", "basis") and N < n:
+            raise ValueError(f"tasks={kind!r} needs N >= n; got N = {N} for n = {n} skills (use 'gaussian')")
+        return kind, None
+    try:
+        T = np.array(tasks, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("tasks must be 'orthogonal', 'gaussian', 'basis' or an (n, N) array") from exc
+    if T.shape != (n, N):
+        raise ValueError(f"tasks must have shape (n, N) = ({n}, {N}), got {T.shape}")
+    if not np.all(np.isfinite(T)):
+        raise ValueError("tasks must be finite")
+    norms = np.linalg.norm(T, axis=1)
+    if np.any(norms == 0):
+        raise ValueError(f"tasks row {int(np.flatnonzero(norms == 0)[0])} is zero; task vectors need a direction")
+    T = T / norms[:, None]
+    T.setflags(write=False)
+    return "given", T
+
+
+def _check_betas(betas: Any, opt: str) -> tuple[float, ...]:
+    """The optimizer's momenta: the defaults when None (always for sgd / signgd), else checked in [0, 1)."""
+    chosen = DEFAULT_BETAS[opt] if betas is None or opt in ("sgd", "signgd") else betas
+    try:
+        chosen = tuple(float(b) for b in chosen)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"betas must be a sequence of numbers, got {betas!r}") from exc
+    if len(chosen) != len(DEFAULT_BETAS[opt]):
+        raise ValueError(f"betas for {opt} must have {len(DEFAULT_BETAS[opt])} entries, got {len(chosen)}")
+    for i, b in enumerate(chosen):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"betas[{i}] must lie in [0, 1), got {b}")
+    return chosen

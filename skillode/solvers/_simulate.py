@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from .._checks import as_count, as_seed, choice
+from .._repr import short_repr
 from ..curves import SkillCurves
 from ..models import GeometryModel
 from . import _simulate_kernel
@@ -70,6 +71,17 @@ class GeometryResult:
         """Frequency-weighted loss sum_k w_k l_k of every run, shape (n_runs, n_rec)."""
         return np.stack([c.total_loss() for c in self.curves])
 
+    def __repr__(self) -> str:
+        # one line: the arrays and the per-run curves stay on the attributes
+        return short_repr(self, (), values={
+            "runs": len(self), "steps": self.steps, "seconds": self.seconds, "seeds": self.seeds,
+            "optimizers": _distinct(m.optimizer for m in self.models),
+            "backends": _distinct(c.metadata.get("backend") for c in self.curves)})
+
+
+def _distinct(values) -> tuple:
+    """The distinct values, in order of first appearance."""
+    return tuple(dict.fromkeys(values))
 
 
 def simulate(
@@ -109,23 +121,47 @@ def simulate(
             rounding, from the same random streams.
         progress: show a tqdm progress bar.
     """
+    model_list, seed_list = _check_runs(models, seeds)
+    steps = as_count(steps, "steps", minimum=0)
+    rec = _record_steps(record, steps)
+    dtype_name, backend, chunk, threads = _check_options(dtype, backend, device, chunk, threads)
+
+    runs = [(m, s) for m in model_list for s in seed_list]
+    groups, plans = _plan_groups(runs, backend, device)
+    torch, dev, tdtype, dev_name = _torch_setup(groups, plans, device, dtype_name)
+    start = time.perf_counter()
+    losses = _run_groups(runs, groups, plans, steps, rec, (torch, dev, tdtype), dtype_name, chunk, threads,
+                         progress)
+    seconds = time.perf_counter() - start
+    return _to_result(runs, losses, plans, steps, rec, dtype_name, dev_name, seconds)
+
+
+def _check_runs(models, seeds) -> tuple[list[GeometryModel], list[int]]:
+    """simulate's models and seeds as non-empty lists (seeds checked)."""
     model_list = [models] if isinstance(models, GeometryModel) else list(models)
     if not model_list or not all(isinstance(m, GeometryModel) for m in model_list):
         raise ValueError("models must be a GeometryModel or a non-empty sequence of GeometryModel")
     seed_list = [seeds] if isinstance(seeds, (int, np.integer)) and not isinstance(seeds, bool) else list(seeds)
     if not seed_list:
         raise ValueError("seeds must name at least one seed")
-    seed_list = [as_seed(s, "seeds") for s in seed_list]
-    steps = as_count(steps, "steps", minimum=0)
+    return model_list, [as_seed(s, "seeds") for s in seed_list]
+
+
+def _record_steps(record, steps: int) -> np.ndarray:
+    """The recorded steps, int64 shape (n_rec,): simulate's default, or `record` checked."""
     if record is None:
-        rec = np.arange(steps + 1) if steps <= 5000 else log_steps(steps, 400)
-    else:
-        rec = np.asarray(record)
-        if rec.ndim != 1 or rec.size == 0 or not np.all(np.equal(np.mod(rec, 1), 0)):
-            raise ValueError("record must be a non-empty 1-D sequence of integer steps")
-        rec = rec.astype(np.int64)
-        if rec[0] < 0 or rec[-1] > steps or np.any(np.diff(rec) <= 0):
-            raise ValueError(f"record must be strictly increasing steps within [0, {steps}]")
+        return np.arange(steps + 1) if steps <= 5000 else log_steps(steps, 400)
+    rec = np.asarray(record)
+    if rec.ndim != 1 or rec.size == 0 or not np.all(np.equal(np.mod(rec, 1), 0)):
+        raise ValueError("record must be a non-empty 1-D sequence of integer steps")
+    rec = rec.astype(np.int64)
+    if rec[0] < 0 or rec[-1] > steps or np.any(np.diff(rec) <= 0):
+        raise ValueError(f"record must be strictly increasing steps within [0, {steps}]")
+    return rec
+
+
+def _check_options(dtype, backend, device, chunk, threads) -> tuple[str, str, int, int | None]:
+    """simulate's dtype name, backend, chunk and threads, checked (and the backend against the device)."""
     dtype_name = choice(dtype, "dtype", ("float64", "float32"))
     backend = choice(backend, "backend", ("auto", "torch", "numba"))
     if backend == "numba" and not _simulate_kernel.available():
@@ -133,21 +169,40 @@ def simulate(
     if device is not None and str(device) != "cpu" and backend == "numba":
         raise ValueError(f"backend='numba' runs on the CPU; got device={device!r}")
     chunk = as_count(chunk, "chunk")
+    if threads is not None:
+        threads = as_count(threads, "threads")
+    return dtype_name, backend, chunk, threads
 
-    runs = [(m, s) for m in model_list for s in seed_list]
+
+def _plan_groups(runs, backend: str, device: str | None) -> tuple[dict[tuple, list[int]], dict[tuple, str]]:
+    """Runs grouped by _group_key ({key: run indices}) and the backend of each group ({key: name})."""
     groups: dict[tuple, list[int]] = {}
     for i, (m, _) in enumerate(runs):
         groups.setdefault(_group_key(m), []).append(i)
     plans = {key: _backend_for(backend, device, len(idx), key[0], key[0] if key[5] else key[1])
              for key, idx in groups.items()}
+    return groups, plans
+
+
+def _torch_setup(groups, plans, device: str | None, dtype_name: str):
+    """(torch, device, dtype, device name of the metadata); torch is None when no group needs it.
+
+    torch is loaded for torch groups and for noisy groups (the noise streams are torch generators).
+    """
     torch = _torch() if "torch" in plans.values() or any(k[6] for k in groups) else None
+    dev = tdtype = None
     dev_name = "cpu"
     if torch is not None:
         dev = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
         tdtype = torch.float64 if dtype_name == "float64" else torch.float32
         if any(b == "torch" for b in plans.values()):
             dev_name = str(dev)
-    start = time.perf_counter()
+    return torch, dev, tdtype, dev_name
+
+
+def _run_groups(runs, groups, plans, steps, rec, torch_setup, dtype_name, chunk, threads, progress):
+    """Each group on its backend, with CPU threads and subnormal flushing set; the loss of every run."""
+    torch, dev, tdtype = torch_setup
     losses: list[np.ndarray | None] = [None] * len(runs)
     bar = None
     if progress:
@@ -156,8 +211,6 @@ def simulate(
         bar = tqdm(total=steps * len(groups), desc="geometry", unit="step", leave=False)
     # Converged skills drive residuals like 1 - s into the subnormal range, where CPU arithmetic is
     # ~100x slower; flushing them to zero changes losses only below 1e-308.
-    if threads is not None:
-        threads = as_count(threads, "threads")
     # torch's switch sets this thread's CPU flags (covering the numba kernel too when torch is
     # loaded); the kernel also flushes its own subnormal intermediates, for runs without torch.
     default_threads = torch.get_num_threads() if torch is not None else None
@@ -182,7 +235,11 @@ def simulate(
             torch.set_flush_denormal(False)
         if bar is not None:
             bar.close()
-    seconds = time.perf_counter() - start
+    return losses
+
+
+def _to_result(runs, losses, plans, steps, rec, dtype_name, dev_name, seconds) -> GeometryResult:
+    """The GeometryResult of simulate: one SkillCurves per run, with its metadata."""
     curves = []
     for (m, s), loss in zip(runs, losses):
         meta = {

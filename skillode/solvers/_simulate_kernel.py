@@ -6,7 +6,7 @@ time. This kernel runs the same update loop compiled, one run after another, so 
 its arithmetic: two n x D matrix-vector products and the optimizer's per-coordinate update.
 
 The equations are those of `skillode.models.GeometryModel` (its module docstring) and the kernel follows the torch
-path operation by operation, so the two backends agree to rounding (tests/test_geometry_backends.py).
+path operation by operation, so the two backends agree to rounding (tests/solvers/test_simulate_backends.py).
 """
 
 from __future__ import annotations
@@ -71,85 +71,119 @@ def _advance(X, M, V, M2, S, G, T, t_index, basis, transposed, Wc, w_fixed, Zc, 
         b2_r = b2[r]
         b3_r = b3[r]
         for j in range(this):
-            if basis:
-                for q in range(n):
-                    S[q] = X[r, q]
-            elif transposed:
-                for q in range(n):
-                    S[q] = 0.0
-                for i in range(D):
-                    xi = X[r, i]
-                    for q in range(n):
-                        S[q] += T[u, i, q] * xi
-            else:
-                for q in range(n):
-                    acc = 0.0
-                    for i in range(D):
-                        acc += T[u, q, i] * X[r, i]
-                    S[q] = acc
+            _task_skills(X, r, T, u, basis, transposed, S)
             row = rec_pos[j]
             if row >= 0:
                 for q in range(n):
                     out[row, r, q] = S[q]
-            # v = w * dl/ds, kept in S (no longer needed as s)
-            for q in range(n):
-                w = Wc[j, r, q] if batched else w_fixed[r, q]
-                if mse:
-                    v = (S[q] - 1.0) * 2.0 * w
-                else:
-                    v = -(1.0 / (1.0 + math.exp(S[q]))) * w
-                S[q] = v if abs(v) >= TINY else 0.0
-            if basis:
-                for i in range(D):
-                    G[i] = S[i]
-            elif transposed:
-                for i in range(D):
-                    acc = 0.0
-                    for q in range(n):
-                        acc += T[u, i, q] * S[q]
-                    G[i] = acc
-            else:
-                for i in range(D):
-                    G[i] = 0.0
-                for q in range(n):
-                    vq = S[q]
-                    for i in range(D):
-                        G[i] += T[u, q, i] * vq
+            _weighted_slopes(S, Wc, w_fixed, j, r, batched, mse)  # v = w * dl/ds, kept in S
+            _task_gradient(S, T, u, basis, transposed, G)
             if noisy:
                 for i in range(D):
                     G[i] += Zc[j, r, i]
             k = k0 + j + 1
-            if opt == 0:
-                for i in range(D):
-                    X[r, i] -= lr_r * G[i]
-            elif opt == 1:
-                for i in range(D):
-                    X[r, i] -= lr_r * _sign(G[i])
+            if opt <= 1:
+                _sign_sgd_update(X, G, r, lr_r, opt == 1)
             elif opt == 2:
-                for i in range(D):
-                    step = _sign(_lerp(G[i], M[r, i], b1_r))
-                    m = _lerp(M[r, i], G[i], 1.0 - b2_r)
-                    M[r, i] = m if abs(m) >= TINY else 0.0
-                    X[r, i] -= lr_r * step
+                _lion_update(X, M, G, r, lr_r, b1_r, b2_r)
             else:
-                bc1 = 1.0 - b1_r**k
-                bc2 = 1.0 - b2_r**k
-                for i in range(D):
-                    g = G[i]
-                    m = _lerp(M[r, i], g, 1.0 - b1_r)
-                    m = m if abs(m) >= TINY else 0.0
-                    M[r, i] = m
-                    v2 = V[r, i] * b2_r + g * (g * (1.0 - b2_r))
-                    v2 = v2 if v2 >= TINY else 0.0
-                    V[r, i] = v2
-                    denom = math.sqrt(v2 / bc2) + eps[r]
-                    step = m / bc1
-                    if opt == 4:
-                        m2 = _lerp(M2[r, i], g, 1.0 - b3_r)
-                        m2 = m2 if abs(m2) >= TINY else 0.0
-                        M2[r, i] = m2
-                        step += m2 * amix[r]
-                    X[r, i] -= lr_r * (step / denom)
+                _adam_update(X, M, V, M2, G, r, k, lr_r, b1_r, b2_r, b3_r, eps[r], amix[r], opt == 4)
+
+
+def _task_skills(X, r, T, u, basis, transposed, S):
+    """S = s of run r: T[u] x_r (x_r itself when basis), T laid out as in _advance."""
+    D = X.shape[1]
+    n = S.shape[0]
+    if basis:
+        for q in range(n):
+            S[q] = X[r, q]
+    elif transposed:
+        for q in range(n):
+            S[q] = 0.0
+        for i in range(D):
+            xi = X[r, i]
+            for q in range(n):
+                S[q] += T[u, i, q] * xi
+    else:
+        for q in range(n):
+            acc = 0.0
+            for i in range(D):
+                acc += T[u, q, i] * X[r, i]
+            S[q] = acc
+
+
+def _weighted_slopes(S, Wc, w_fixed, j, r, batched, mse):
+    """S <- w * dl/ds at s = S (subnormal values flushed to 0), w the step's sample fractions of run r."""
+    for q in range(S.shape[0]):
+        w = Wc[j, r, q] if batched else w_fixed[r, q]
+        if mse:
+            v = (S[q] - 1.0) * 2.0 * w
+        else:
+            v = -(1.0 / (1.0 + math.exp(S[q]))) * w
+        S[q] = v if abs(v) >= TINY else 0.0
+
+
+def _task_gradient(S, T, u, basis, transposed, G):
+    """G = T[u]^T v with v = S (G = v when basis), T laid out as in _advance."""
+    D = G.shape[0]
+    n = S.shape[0]
+    if basis:
+        for i in range(D):
+            G[i] = S[i]
+    elif transposed:
+        for i in range(D):
+            acc = 0.0
+            for q in range(n):
+                acc += T[u, i, q] * S[q]
+            G[i] = acc
+    else:
+        for i in range(D):
+            G[i] = 0.0
+        for q in range(n):
+            vq = S[q]
+            for i in range(D):
+                G[i] += T[u, q, i] * vq
+
+
+def _sign_sgd_update(X, G, r, lr_r, signed):
+    """SGD (x -= lr g) or, when signed, SignGD (x -= lr sign(g)) on run r."""
+    if signed:
+        for i in range(G.shape[0]):
+            X[r, i] -= lr_r * _sign(G[i])
+    else:
+        for i in range(G.shape[0]):
+            X[r, i] -= lr_r * G[i]
+
+
+def _lion_update(X, M, G, r, lr_r, b1_r, b2_r):
+    """Lion on run r: x -= lr sign(lerp(g, m, b1)), then m = lerp(m, g, 1 - b2)."""
+    for i in range(G.shape[0]):
+        step = _sign(_lerp(G[i], M[r, i], b1_r))
+        m = _lerp(M[r, i], G[i], 1.0 - b2_r)
+        M[r, i] = m if abs(m) >= TINY else 0.0
+        X[r, i] -= lr_r * step
+
+
+def _adam_update(X, M, V, M2, G, r, k, lr_r, b1_r, b2_r, b3_r, eps_r, amix_r, ademamix):
+    """Adam (or, when ademamix, AdEMAMix with its slow momentum M2) at step k on run r."""
+    bc1 = 1.0 - b1_r**k
+    bc2 = 1.0 - b2_r**k
+    for i in range(G.shape[0]):
+        g = G[i]
+        m = _lerp(M[r, i], g, 1.0 - b1_r)
+        m = m if abs(m) >= TINY else 0.0
+        M[r, i] = m
+        v2 = V[r, i] * b2_r + g * (g * (1.0 - b2_r))
+        v2 = v2 if v2 >= TINY else 0.0
+        V[r, i] = v2
+        denom = math.sqrt(v2 / bc2) + eps_r
+        step = m / bc1
+        if ademamix:
+            m2 = _lerp(M2[r, i], g, 1.0 - b3_r)
+            m2 = m2 if abs(m2) >= TINY else 0.0
+            M2[r, i] = m2
+            step += m2 * amix_r
+        X[r, i] -= lr_r * (step / denom)
 
 
 def _skills(X, T, t_index, basis, transposed, n):
@@ -168,13 +202,22 @@ def _skills(X, T, t_index, basis, transposed, n):
     return S
 
 
+# Helpers of _advance, inlined into it (numba IR inlining: compiled with the kernel's flags).
+_INLINED = ("_sign", "_lerp", "_task_skills", "_weighted_slopes", "_task_gradient", "_sign_sgd_update",
+            "_lion_update", "_adam_update")
+
+
 @lru_cache(maxsize=None)
 def kernels():
     """(advance, skills) compiled; numba is imported on first use, the machine code cached on disk."""
     import numba
 
-    global _sign, _lerp  # the compiled helpers must be module globals for the kernels to inline them
-    _sign = numba.njit(inline="always", cache=True)(_sign)
-    _lerp = numba.njit(inline="always", cache=True)(_lerp)
+    # the compiled helpers must be module globals for the kernels to inline them
+    for name in _INLINED:
+        globals()[name] = numba.njit(inline="always", cache=True)(globals()[name])
     jit = numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, nogil=True)
-    return jit(_advance), jit(_skills)
+    # _advance allocates nothing, so it runs without reference counting (_nrt=False, as numba's own
+    # hot helpers do): otherwise every array handed to an inlined helper costs an incref/decref pair
+    # per step, ~2x the step time of the smallest runs.
+    advance = numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, nogil=True, _nrt=False)(_advance)
+    return advance, jit(_skills)

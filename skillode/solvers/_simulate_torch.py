@@ -18,80 +18,17 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
     torch = _torch()
     R = len(runs)
     m0 = runs[0][0]
-    n, N, opt = m0.n_skills, m0.N, m0.optimizer
-    basis = m0.tasks == "basis"
-    D = n if basis else N
-
-    def col(values):
-        return torch.tensor(values, dtype=tdtype, device=dev).reshape(R, 1)
-
-    W = torch.tensor(np.stack([m.weights for m, _ in runs]), dtype=tdtype, device=dev)
-    lr = col([m.lr for m, _ in runs])
-    noise = col([m.noise for m, _ in runs])
+    n, opt, batch, mse = m0.n_skills, m0.optimizer, m0.batch, m0.loss == "mse"
+    order, skills, grad = _skill_products(runs, torch, dev, tdtype)
+    runs = [runs[i] for i in order]
+    W, lr, noise, hyper = _run_settings(runs, torch, dev, tdtype)
     use_noise = bool((noise > 0).any())
 
-    # Task vectors: runs that share T are grouped so one (U, m, N) @ (U, N, n) product serves them.
-    order = np.arange(R)
-    shared = None
-    Tb = None
-    if not basis:
-        mats, t_index = _task_matrices(runs)
-        U = len(mats)
-        counts = np.bincount(t_index, minlength=U)
-        if U == 1:
-            shared = torch.tensor(mats[0], dtype=tdtype, device=dev)  # (n, N)
-        elif np.all(counts == counts[0]):
-            order = np.argsort(t_index, kind="stable")
-            Tb = torch.tensor(np.stack(mats), dtype=tdtype, device=dev)  # (U, n, N)
-        else:
-            Tb = torch.tensor(np.stack([mats[i] for i in t_index]), dtype=tdtype, device=dev)  # (R, n, N)
-            U = R
-    runs = [runs[i] for i in order]
-    W = W[torch.as_tensor(order, device=dev)]
-    lr = lr[torch.as_tensor(order, device=dev)]
-    noise = noise[torch.as_tensor(order, device=dev)]
+    X = torch.zeros(R, n if m0.tasks == "basis" else m0.N, dtype=tdtype, device=dev)
+    moments = (torch.zeros_like(X) if opt in ("adam", "lion", "ademamix") else None,
+               torch.zeros_like(X) if opt in ("adam", "ademamix") else None,
+               torch.zeros_like(X) if opt == "ademamix" else None)
 
-    if shared is not None:
-        sharedT = shared.T.contiguous()
-
-        def skills(X):
-            return X @ sharedT
-
-        def grad(V):
-            return V @ shared
-    elif Tb is not None:
-        Ug = Tb.shape[0]
-        TbT = Tb.transpose(1, 2).contiguous()
-
-        def skills(X):
-            return torch.bmm(X.view(Ug, R // Ug, D), TbT).reshape(R, n)
-
-        def grad(V):
-            return torch.bmm(V.view(Ug, R // Ug, n), Tb).reshape(R, D)
-    else:
-        def skills(X):
-            return X
-
-        def grad(V):
-            return V
-
-    mse = m0.loss == "mse"
-
-    def loss_of(S):
-        return (1.0 - S) ** 2 if mse else torch.nn.functional.softplus(-S)
-
-    # Optimizer hyper-parameters as (R, 1) columns so configurations can differ within a group.
-    nb = len(m0.betas)
-    B = [col([m.betas[i] for m, _ in runs]) for i in range(nb)]
-    eps = col([m.eps for m, _ in runs])
-    amix = col([m.ademamix_alpha for m, _ in runs])
-
-    X = torch.zeros(R, D, dtype=tdtype, device=dev)
-    M = torch.zeros_like(X) if opt in ("adam", "lion", "ademamix") else None
-    V2 = torch.zeros_like(X) if opt in ("adam", "ademamix") else None
-    M2 = torch.zeros_like(X) if opt == "ademamix" else None
-
-    batch = m0.batch
     gen_dev = dev if dev.type == "cuda" else torch.device("cpu")
     count_rngs = _count_streams(runs) if batch is not None else []
     noise_gens = _noise_streams(runs, torch, gen_dev) if use_noise else []
@@ -108,18 +45,12 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
     k = 0
     while True:
         this = min(chunk, steps - k)  # updates in this chunk
-        Wc = Zc = None
-        if this > 0 and batch is not None:
-            Wc = torch.as_tensor(_count_fractions(count_rngs, probs, batch, this), device=dev).to(tdtype)
-        if this > 0 and use_noise:
-            Zc = torch.empty(this, R, D, dtype=tdtype, device=dev)
-            for r in range(R):
-                Zc[:, r] = torch.randn(this, D, dtype=tdtype, device=dev, generator=noise_gens[r])
-            Zc.mul_(noise)
         if this == 0:  # every update done: record the final state and stop
             if is_rec[k]:
                 out[rec_ptr] = skills(X)
             break
+        Wc = None if batch is None else _count_chunk(count_rngs, probs, batch, this, torch, dev, tdtype)
+        Zc = _noise_chunk(noise_gens, noise, this, X.shape, torch, dev, tdtype) if use_noise else None
         for j in range(this):
             S = skills(X)
             if is_rec[k]:
@@ -131,31 +62,115 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
             if Zc is not None:
                 G.add_(Zc[j])
             k += 1
-            if opt == "sgd":
-                step_dir = G
-            elif opt == "signgd":
-                step_dir = torch.sign(G)
-            elif opt == "lion":
-                step_dir = torch.sign(torch.lerp(G, M, B[0]))
-                M.lerp_(G, 1.0 - B[1])
-            else:
-                M.lerp_(G, 1.0 - B[0])
-                V2.mul_(B[1]).addcmul_(G, G * (1.0 - B[1]))
-                denom = (V2 / (1.0 - B[1] ** k)).sqrt_().add_(eps)
-                step_dir = M / (1.0 - B[0] ** k)
-                if opt == "ademamix":
-                    M2.lerp_(G, 1.0 - B[2])
-                    step_dir.addcmul_(M2, amix)
-                step_dir.div_(denom)
+            step_dir = _optimizer_step(opt, G, moments, hyper, k, torch)
             if lr_scalar is not None:
                 X.add_(step_dir, alpha=-lr_scalar)
             else:
                 X.addcmul_(step_dir, lr, value=-1.0)
         if bar is not None:
             bar.update(this)
-    out = loss_of(out.to(torch.float64))
+    return _losses(out, order, mse, torch)
+
+
+def _skill_products(runs, torch, dev, tdtype):
+    """(order, skills, grad): the run order of the batch and the task-vector products s = T x, T^T v.
+
+    Runs that share T are grouped so one (U, m, N) @ (U, N, n) product serves them; `order` lists
+    the runs in batch order (the identity unless regrouped). skills maps X (R, D) to S (R, n) and
+    grad maps V (R, n) to (R, D), D = n for basis tasks (both the identity) and N otherwise.
+    """
+    R = len(runs)
+    m0 = runs[0][0]
+    n, basis = m0.n_skills, m0.tasks == "basis"
+    D = n if basis else m0.N
+    order = np.arange(R)
+    if basis:
+        return order, (lambda X: X), (lambda V: V)
+    mats, t_index = _task_matrices(runs)
+    U = len(mats)
+    counts = np.bincount(t_index, minlength=U)
+    if U == 1:
+        shared = torch.tensor(mats[0], dtype=tdtype, device=dev)  # (n, N)
+        sharedT = shared.T.contiguous()
+        return order, (lambda X: X @ sharedT), (lambda V: V @ shared)
+    if np.all(counts == counts[0]):
+        order = np.argsort(t_index, kind="stable")
+        Tb = torch.tensor(np.stack(mats), dtype=tdtype, device=dev)  # (U, n, N)
+    else:
+        Tb = torch.tensor(np.stack([mats[i] for i in t_index]), dtype=tdtype, device=dev)  # (R, n, N)
+    Ug = Tb.shape[0]
+    TbT = Tb.transpose(1, 2).contiguous()
+
+    def skills(X):
+        return torch.bmm(X.view(Ug, R // Ug, D), TbT).reshape(R, n)
+
+    def grad(V):
+        return torch.bmm(V.view(Ug, R // Ug, n), Tb).reshape(R, D)
+
+    return order, skills, grad
+
+
+def _run_settings(runs, torch, dev, tdtype):
+    """(W, lr, noise, (B, eps, amix)) of the runs in batch order: weights (R, n), the rest (R, 1) columns.
+
+    Optimizer hyper-parameters are columns so configurations can differ within a group; B holds
+    one column per beta of the optimizer.
+    """
+    R = len(runs)
+
+    def col(values):
+        return torch.tensor(values, dtype=tdtype, device=dev).reshape(R, 1)
+
+    W = torch.tensor(np.stack([m.weights for m, _ in runs]), dtype=tdtype, device=dev)
+    lr = col([m.lr for m, _ in runs])
+    noise = col([m.noise for m, _ in runs])
+    B = [col([m.betas[i] for m, _ in runs]) for i in range(len(runs[0][0].betas))]
+    eps = col([m.eps for m, _ in runs])
+    amix = col([m.ademamix_alpha for m, _ in runs])
+    return W, lr, noise, (B, eps, amix)
+
+
+def _count_chunk(count_rngs, probs, batch, this, torch, dev, tdtype):
+    """Sample fractions of the next `this` steps, shape (this, R, n), from each run's count stream."""
+    return torch.as_tensor(_count_fractions(count_rngs, probs, batch, this), device=dev).to(tdtype)
+
+
+def _noise_chunk(noise_gens, noise, this, shape, torch, dev, tdtype):
+    """Gradient noise of the next `this` steps, shape (this, R, D), from each run's noise stream, scaled."""
+    R, D = shape
+    Zc = torch.empty(this, R, D, dtype=tdtype, device=dev)
+    for r in range(R):
+        Zc[:, r] = torch.randn(this, D, dtype=tdtype, device=dev, generator=noise_gens[r])
+    return Zc.mul_(noise)
+
+
+def _optimizer_step(opt, G, moments, hyper, k, torch):
+    """The update direction of step k (1, 2, ...) from gradient G; the moments (M, V2, M2) are updated in place."""
+    M, V2, M2 = moments
+    B, eps, amix = hyper
+    if opt == "sgd":
+        return G
+    if opt == "signgd":
+        return torch.sign(G)
+    if opt == "lion":
+        step_dir = torch.sign(torch.lerp(G, M, B[0]))
+        M.lerp_(G, 1.0 - B[1])
+        return step_dir
+    M.lerp_(G, 1.0 - B[0])
+    V2.mul_(B[1]).addcmul_(G, G * (1.0 - B[1]))
+    denom = (V2 / (1.0 - B[1] ** k)).sqrt_().add_(eps)
+    step_dir = M / (1.0 - B[0] ** k)
+    if opt == "ademamix":
+        M2.lerp_(G, 1.0 - B[2])
+        step_dir.addcmul_(M2, amix)
+    return step_dir.div_(denom)
+
+
+def _losses(out, order, mse, torch):
+    """Per-run losses (n_rec, n) in the original run order, from the recorded skills out (n_rec, R, n)."""
+    out = (1.0 - out.to(torch.float64)) ** 2 if mse else torch.nn.functional.softplus(-out.to(torch.float64))
     result = out.permute(1, 0, 2).cpu().numpy()
+    R = result.shape[0]
     back = np.empty(R, dtype=np.int64)
     back[order] = np.arange(R)
     return [result[back[i]] for i in range(R)]
-

@@ -176,3 +176,12 @@ def test_fitted_N0_grows_with_noise_and_falls_with_batch():
     assert np.all(np.diff(noise.N0[:, 0]) > 0)
     batch = sk.n0_study(m, 600, "batch", [8, 64, 512], n_record=61)
     assert np.all(np.diff(batch.N0[:, 0]) < 0)
+
+
+def test_result_repr_is_one_short_line():
+    models = [GeometryModel(P3, 20, lr=1e-2), GeometryModel(P3, 20, lr=1e-2, optimizer="adam")]
+    res = simulate(models, 3000, seeds=range(4), record=log_steps(3000, 50))
+    text = repr(res)
+    assert "\n" not in text and len(text) < 400
+    assert text.startswith("GeometryResult(runs=8, steps=<array ") and "seconds=" in text
+    assert str(res) == text

@@ -85,3 +85,14 @@ def test_backend_errors_name_the_argument():
         simulate(m, 5, backend="jax")
     with pytest.raises(ValueError, match="backend='numba' runs on the CPU"):
         simulate(m, 5, backend="numba", device="cuda")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "ademamix"])
+def test_backends_agree_with_noise_in_the_transposed_layout(optimizer):
+    # N < n with gradient noise and small chunks: the noise chunks and the optimizer helpers of the
+    # compiled loop in its transposed layout, across chunk boundaries.
+    m = GeometryModel(zipf_frequencies(20, 1.2), 8, tasks="gaussian", optimizer=optimizer, noise=0.01,
+                      lr=2e-3 if optimizer == "ademamix" else 5e-2)
+    a, b = both(m, 120, seeds=[0, 1], chunk=33)
+    assert np.abs(a - b).max() < TOL
+    assert a[:, -1].sum() < a[:, 0].sum()
