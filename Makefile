@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-all bench clean
+.PHONY: run test test-all lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -16,7 +16,13 @@ run: $(STAMP)
 	$(PY) -m skillode.cli derive --all --out out/DERIVATIONS.md
 	$(PY) -m skillode.cli validate all --quick --out out/validation
 
-test: $(STAMP)
+# The linter, the formatter's check and the type checker guard the layout before the tests run.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest -q
 
 test-all: $(STAMP)

@@ -69,8 +69,7 @@ def bench_fig6(repeats: int = 3) -> dict:
     fast = {}
     for backend in ("auto", "torch"):
         simulate(model, 50, backend=backend)  # warm-up: compilation (or cache load), thread pools
-        fast[backend] = min(simulate(model, FIG6["steps"], seeds=s, backend=backend).seconds
-                            for s in range(repeats))
+        fast[backend] = min(simulate(model, FIG6["steps"], seeds=s, backend=backend).seconds for s in range(repeats))
     timings = {}
     finals = {}
     for name, fn in (("numpy", explicit_loop_numpy), ("torch", explicit_loop_torch)):
@@ -102,12 +101,12 @@ def bench_fig6(repeats: int = 3) -> dict:
 
 
 BACKEND_CASES = (  # (runs, n skills, N, task kind): the shapes the package's own studies use
-    (1, 10, 1000, "orthogonal"),     # Fig 6, one seed
-    (32, 10, 1000, "orthogonal"),    # Fig 6, 32 seeds
-    (20, 2, 1000, "orthogonal"),     # two-skill ratio sweep
+    (1, 10, 1000, "orthogonal"),  # Fig 6, one seed
+    (32, 10, 1000, "orthogonal"),  # Fig 6, 32 seeds
+    (20, 2, 1000, "orthogonal"),  # two-skill ratio sweep
     (4, 100, 1000, "orthogonal"),
     (16, 100, 1000, "orthogonal"),
-    (16, 1000, 10, "gaussian"),      # scaling-sweep points (alphas x seeds), small N
+    (16, 1000, 10, "gaussian"),  # scaling-sweep points (alphas x seeds), small N
     (16, 1000, 30, "gaussian"),
     (16, 1000, 100, "gaussian"),
     (1, 1000, 1000, "gaussian"),
@@ -129,9 +128,12 @@ def bench_backends(budget_flops: float = 2e8) -> list[dict]:
             if backend == "auto":
                 row["auto_picks"] = res.curves[0].metadata["backend"]
         rows.append(row)
-        print(f"runs={runs:3d} n={n:5d} N={N:5d} work={runs * n * N:9d}: numba {row['numba_us']:8.1f} us/step, "
-              f"torch {row['torch_us']:8.1f} us/step, auto -> {row['auto_picks']} "
-              f"({row['auto_us'] / min(row['numba_us'], row['torch_us']):.2f}x the faster)", flush=True)
+        print(
+            f"runs={runs:3d} n={n:5d} N={N:5d} work={runs * n * N:9d}: numba {row['numba_us']:8.1f} us/step, "
+            f"torch {row['torch_us']:8.1f} us/step, auto -> {row['auto_picks']} "
+            f"({row['auto_us'] / min(row['numba_us'], row['torch_us']):.2f}x the faster)",
+            flush=True,
+        )
     return rows
 
 
@@ -153,10 +155,15 @@ def bench_sweep(n_alphas: int = 4, n_N: int = 20, n_seeds: int = 4, steps: int =
         worker_kib = max(int(np.load(p)["peak_rss_kib"]) for p in paths)
     self_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     peak_kib = self_kib + (jobs * worker_kib if jobs > 1 else 0)
-    return {"sweep_s": seconds, "peak_rss_MiB_total_bound": peak_kib / 1024.0,
-            "peak_rss_MiB_worker": worker_kib / 1024.0, "jobs": jobs,
-            "points": len(config.Ns),
-            "runs": n_alphas * len(config.Ns) * n_seeds, "steps": steps}
+    return {
+        "sweep_s": seconds,
+        "peak_rss_MiB_total_bound": peak_kib / 1024.0,
+        "peak_rss_MiB_worker": worker_kib / 1024.0,
+        "jobs": jobs,
+        "points": len(config.Ns),
+        "runs": n_alphas * len(config.Ns) * n_seeds,
+        "steps": steps,
+    }
 
 
 def mapping_figures(seeds=(0, 1, 2, 3)) -> None:
@@ -176,11 +183,13 @@ def mapping_figures(seeds=(0, 1, 2, 3)) -> None:
             lt = c.learning_times(thr)
             mf_lt.append(np.nanmax(np.abs(mf.learning_times(thr) / lt - 1)))
             rs_lt.append(np.nanmax(np.abs(f.predicted.learning_times(thr) / lt - 1)))
-        return (f"resource fit: c = {np.mean([f.eta_constant for f in fits]):.3f} "
-                f"+- {np.std([f.eta_constant for f in fits]):.3f}, N0 = {np.mean([f.N0 for f in fits]):.2e}, "
-                f"rmse = {np.mean([f.rmse for f in fits]):.4f}, max|err| = {np.mean([f.max_abs_error for f in fits]):.3f}, "
-                f"learning times within {np.mean(rs_lt):.3f}; c = 2 fixed: rmse = {np.mean([f.rmse for f in fixed]):.4f} | "
-                f"mean field (nothing fitted): rmse = {np.mean(mf_rmse):.4f}, learning times within {np.mean(mf_lt):.3f}")
+        return (
+            f"resource fit: c = {np.mean([f.eta_constant for f in fits]):.3f} "
+            f"+- {np.std([f.eta_constant for f in fits]):.3f}, N0 = {np.mean([f.N0 for f in fits]):.2e}, "
+            f"rmse = {np.mean([f.rmse for f in fits]):.4f}, max|err| = {np.mean([f.max_abs_error for f in fits]):.3f}, "
+            f"learning times within {np.mean(rs_lt):.3f}; c = 2 fixed: rmse = {np.mean([f.rmse for f in fixed]):.4f} | "
+            f"mean field (nothing fitted): rmse = {np.mean(mf_rmse):.4f}, learning times within {np.mean(mf_lt):.3f}"
+        )
 
     print(f"c from initial rates, 2 sqrt(2/pi)/||p||_2 = {2 * np.sqrt(2 / np.pi) / np.linalg.norm(p):.3f}")
     for loss in ("mse", "ce"):
@@ -218,8 +227,9 @@ def test_scaling_sweep_budget():
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--sweep", action="store_true", help="also time the 4 x 20 x 4 x 20,000-step sweep")
-    parser.add_argument("--mapping", action="store_true",
-                        help="print the Resource-mapping and mean-field figures instead")
+    parser.add_argument(
+        "--mapping", action="store_true", help="print the Resource-mapping and mean-field figures instead"
+    )
     parser.add_argument("--backends", action="store_true", help="print the numba/torch crossover table instead")
     args = parser.parse_args()
     if args.mapping:

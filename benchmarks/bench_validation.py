@@ -30,8 +30,15 @@ STEPS = 1000
 
 def _run(seeds, train_size: int, threads: int, steps: int = STEPS) -> float:
     start = time.perf_counter()
-    train_parity(TASKS, seeds, n_bits=32, hidden=50, train_size=train_size, test_size=500,
-                 settings=TrainSettings(steps, 1e-3, "adam", threads))
+    train_parity(
+        TASKS,
+        seeds,
+        n_bits=32,
+        hidden=50,
+        train_size=train_size,
+        test_size=500,
+        settings=TrainSettings(steps, 1e-3, "adam", threads),
+    )
     return time.perf_counter() - start
 
 
@@ -52,21 +59,24 @@ def measure(train_sizes=(1000, 6000), threads=(1,), *, echo: bool = True) -> lis
             one = _one_group(n, th) / len(SEEDS)
             grouped = _run(SEEDS, n, th) / len(SEEDS)
             sequential = sum(_run((s,), n, th) for s in SEEDS) / len(SEEDS)
-            rows.append({"train_size": n, "threads": th, "one_group": one, "grouped": grouped,
-                         "sequential": sequential})
+            rows.append(
+                {"train_size": n, "threads": th, "one_group": one, "grouped": grouped, "sequential": sequential}
+            )
             if echo:
                 print(rows[-1], flush=True)
     return rows
 
 
 def report(rows: list[dict]) -> None:
-    print(f"\nsparse parity [32, 50, 2], Adam, float32, {STEPS} steps, {len(SEEDS)} seeds, test set 500; "
-          "seconds per seed")
-    print(f"{'train_size':>10} {'threads':>7} {'one group':>10} {'grouped':>8} {'sequential':>11} "
-          f"{'seq/grouped':>12}")
+    print(
+        f"\nsparse parity [32, 50, 2], Adam, float32, {STEPS} steps, {len(SEEDS)} seeds, test set 500; seconds per seed"
+    )
+    print(f"{'train_size':>10} {'threads':>7} {'one group':>10} {'grouped':>8} {'sequential':>11} {'seq/grouped':>12}")
     for r in rows:
-        print(f"{r['train_size']:>10} {r['threads']:>7} {r['one_group']:>10.3f} {r['grouped']:>8.3f} "
-              f"{r['sequential']:>11.3f} {r['sequential'] / r['grouped']:>12.2f}")
+        print(
+            f"{r['train_size']:>10} {r['threads']:>7} {r['one_group']:>10.3f} {r['grouped']:>8.3f} "
+            f"{r['sequential']:>11.3f} {r['sequential'] / r['grouped']:>12.2f}"
+        )
 
 
 @pytest.mark.benchmark

@@ -7,6 +7,8 @@ checked numerically against skillode's solvers.
     print(derivations.render([report], "markdown"))
 """
 
+# Each module registers its Derivation on import; this order is the order of the document.
+from . import ce_limits, compute_optimal, exact_solution, learning_time, limits, scaling, signgd_mean_field  # noqa: F401, I001
 from ._core import (
     FORMATS,
     Derivation,
@@ -19,8 +21,6 @@ from ._core import (
     render,
     run,
 )
-# Each module registers its Derivation on import; this order is the order of the document.
-from . import exact_solution, learning_time, limits, scaling, compute_optimal, ce_limits, signgd_mean_field  # noqa: F401, I001
 
 __all__ = [
     "FORMATS",

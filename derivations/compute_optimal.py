@@ -39,18 +39,28 @@ def symbolic() -> tuple[SymbolicCheck, ...]:
     curvature = sp.diff(on_budget, N, 2)
     A, B, a, b = cf.chin_A, cf.chin_B, cf.chin_a, cf.chin_b
     # dL/dN = 0  <=>  a A N^-a = b B C^-b N^b; compared in logs, where sympy can split the powers.
-    balance = (a * A * N ** (-a), b * B * C ** (-b) * N ** b)
+    balance = (a * A * N ** (-a), b * B * C ** (-b) * N**b)
     checks = [
         equal("the budget is spent: N_opt S_opt = C", cf.CHINCHILLA_N_OPT * cf.CHINCHILLA_S_OPT, C),
         equal("dL/dN (S = C/N) = (b B C^-b N^b - a A N^-a) / N", slope, (balance[1] - balance[0]) / N),
-        equal("stationary: log(a A N^-a) = log(b B C^-b N^b) at N = N_opt",
-              *(sp.expand_log(sp.log(side.subs(N, cf.CHINCHILLA_N_OPT)), force=True) for side in balance)),
-        equal("L at (N_opt, S_opt) is L_opt",
-              cf.CHINCHILLA_LOSS.subs({N: cf.CHINCHILLA_N_OPT, S: cf.CHINCHILLA_S_OPT}), cf.CHINCHILLA_L_OPT),
+        equal(
+            "stationary: log(a A N^-a) = log(b B C^-b N^b) at N = N_opt",
+            *(sp.expand_log(sp.log(side.subs(N, cf.CHINCHILLA_N_OPT)), force=True) for side in balance),
+        ),
+        equal(
+            "L at (N_opt, S_opt) is L_opt",
+            cf.CHINCHILLA_LOSS.subs({N: cf.CHINCHILLA_N_OPT, S: cf.CHINCHILLA_S_OPT}),
+            cf.CHINCHILLA_L_OPT,
+        ),
     ]
-    on_balance = {B: balance[0] / (b * C ** (-b) * N ** b)}  # the stationarity condition, solved for B
-    checks.append(equal("d2L/dN2 = a (a + b) A N^-(a+2) > 0 where dL/dN = 0 (a minimum)",
-                        curvature.subs(on_balance), a * (a + b) * A * N ** (-a - 2)))
+    on_balance = {B: balance[0] / (b * C ** (-b) * N**b)}  # the stationarity condition, solved for B
+    checks.append(
+        equal(
+            "d2L/dN2 = a (a + b) A N^-(a+2) > 0 where dL/dN = 0 (a minimum)",
+            curvature.subs(on_balance),
+            a * (a + b) * A * N ** (-a - 2),
+        )
+    )
     return tuple(checks)
 
 
@@ -58,12 +68,13 @@ def numeric() -> tuple[NumericCheck, ...]:
     worst_n, worst_l, where = 0.0, 0.0, ""
     for E, A, B, a, b in CASES:
         for budget in BUDGETS:
+
             def loss_at(log_n: float) -> float:
                 n = np.exp(log_n)
-                return E + A * n ** (-a) + B * (budget / n) ** (-b)
+                # called only within this iteration, so the loop variables are the current ones
+                return E + A * n ** (-a) + B * (budget / n) ** (-b)  # noqa: B023
 
-            res = minimize_scalar(loss_at, bounds=(0.0, np.log(budget)), method="bounded",
-                                  options={"xatol": 1e-12})
+            res = minimize_scalar(loss_at, bounds=(0.0, np.log(budget)), method="bounded", options={"xatol": 1e-12})
             n_opt, _, l_opt = cf.chinchilla_optimum(budget, E, A, B, a, b)
             err_n = abs(np.exp(res.x) / n_opt - 1)
             err_l = abs(res.fun / l_opt - 1)
@@ -71,24 +82,33 @@ def numeric() -> tuple[NumericCheck, ...]:
                 worst_n, where = err_n, f"E={E:g}, A={A:g}, B={B:g}, a={a:g}, b={b:g}, C={budget:g}"
             worst_l = max(worst_l, err_l)
     return (
-        NumericCheck(f"max |N_opt(numeric minimisation) / N_opt(closed form) - 1| over {len(CASES)} parameter "
-                     f"sets x budgets {BUDGETS}", worst_n, 1e-6, (("worst at", where),)),
+        NumericCheck(
+            f"max |N_opt(numeric minimisation) / N_opt(closed form) - 1| over {len(CASES)} parameter "
+            f"sets x budgets {BUDGETS}",
+            worst_n,
+            1e-6,
+            (("worst at", where),),
+        ),
         NumericCheck("max |L_opt(numeric) / L_opt(closed form) - 1|", worst_l, 1e-10),
     )
 
 
-DERIVATION = register(Derivation(
-    name="compute_optimal",
-    title="Compute-optimal split of a budget C = N S for L = E + A N^-a + B S^-b (Chinchilla form)",
-    assumptions=("A, B, a, b > 0", "compute C = N S (any constant factor, e.g. 6 N D, rescales C)"),
-    regime="exact for the stated loss form",
-    statements=statements,
-    symbolic=symbolic,
-    numeric=numeric,
-    notes=("N_opt grows as C^(b/(a+b)) and S_opt as C^(a/(a+b)); with the skill model's exponents "
-           "a = b = alpha - 1 (capacity and time laws of 'scaling') the budget splits as sqrt(C). "
-           "Caveat: for the Resource model the additive form is itself asymptotic; a model holding N "
-           "skills stops improving at its horizon S = N/eta, so where the optimum puts S past N/eta "
-           "the additive form overstates the loss (not modelled here). Numeric check: scipy's bounded "
-           "scalar minimisation of L(N, C/N) over log N."),
-))
+DERIVATION = register(
+    Derivation(
+        name="compute_optimal",
+        title="Compute-optimal split of a budget C = N S for L = E + A N^-a + B S^-b (Chinchilla form)",
+        assumptions=("A, B, a, b > 0", "compute C = N S (any constant factor, e.g. 6 N D, rescales C)"),
+        regime="exact for the stated loss form",
+        statements=statements,
+        symbolic=symbolic,
+        numeric=numeric,
+        notes=(
+            "N_opt grows as C^(b/(a+b)) and S_opt as C^(a/(a+b)); with the skill model's exponents "
+            "a = b = alpha - 1 (capacity and time laws of 'scaling') the budget splits as sqrt(C). "
+            "Caveat: for the Resource model the additive form is itself asymptotic; a model holding N "
+            "skills stops improving at its horizon S = N/eta, so where the optimum puts S past N/eta "
+            "the additive form overstates the loss (not modelled here). Numeric check: scipy's bounded "
+            "scalar minimisation of L(N, C/N) over log N."
+        ),
+    )
+)

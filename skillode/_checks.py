@@ -114,8 +114,10 @@ def choice(value: Any, name: str, options: tuple[str, ...]) -> str:
 
 def as_count(value: Any, name: str, *, minimum: int = 1) -> int:
     """An integer >= minimum (a float with an integer value is accepted; bool is not)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) and not (
-        isinstance(value, float) and value.is_integer()
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, np.integer))
+        and not (isinstance(value, float) and value.is_integer())
     ):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     k = int(value)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Any
 
 
 def check_output_file(path: str | os.PathLike[str], name: str = "path") -> Path:
@@ -43,8 +44,13 @@ def check_output_dir(path: str | os.PathLike[str], name: str = "--out") -> Path:
     return p
 
 
-def atomic_write(path: str | os.PathLike[str], content: bytes | str | Callable[[IO[bytes]], Any], *,
-                 encoding: str = "utf-8", name: str = "path") -> Path:
+def atomic_write(
+    path: str | os.PathLike[str],
+    content: bytes | str | Callable[[IO[bytes]], Any],
+    *,
+    encoding: str = "utf-8",
+    name: str = "path",
+) -> Path:
     """Write content to path atomically; returns the path written (exactly `path`).
 
     content: bytes, str (encoded with `encoding`), or a function that writes into a binary file
@@ -53,8 +59,9 @@ def atomic_write(path: str | os.PathLike[str], content: bytes | str | Callable[[
     target = check_output_file(path, name)
     if isinstance(content, str):
         content = content.encode(encoding)  # an encoding error fails here, before any file is touched
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent if str(target.parent) else ".",
-                                    prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp_name = tempfile.mkstemp(
+        dir=target.parent if str(target.parent) else ".", prefix=f".{target.name}.", suffix=".tmp"
+    )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:

@@ -15,7 +15,8 @@ its shape and dtype only.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -68,8 +69,9 @@ def short_value(value: Any, *, array_items: int = _MAX_ITEMS) -> str:
             return "[" + ", ".join(items) + "]"
         return "(" + ", ".join(items) + (",)" if len(items) == 1 else ")")
     if isinstance(value, dict):
-        if len(value) > _MAX_ITEMS or not all(isinstance(v, (int, float, str, bool, type(None), np.generic))
-                                              for v in value.values()):
+        if len(value) > _MAX_ITEMS or not all(
+            isinstance(v, (int, float, str, bool, type(None), np.generic)) for v in value.values()
+        ):
             return f"<dict of {len(value)}>"
         return "{" + ", ".join(f"{k!r}: {short_value(v, array_items=array_items)}" for k, v in value.items()) + "}"
     text = repr(value)
@@ -78,15 +80,22 @@ def short_value(value: Any, *, array_items: int = _MAX_ITEMS) -> str:
     return text
 
 
-def short_repr(obj: Any, fields: tuple[str, ...] | None = None, *, values: Mapping[str, Any] | None = None,
-               array_items: int = _MAX_ITEMS) -> str:
+def short_repr(
+    obj: Any,
+    fields: tuple[str, ...] | None = None,
+    *,
+    values: Mapping[str, Any] | None = None,
+    array_items: int = _MAX_ITEMS,
+) -> str:
     """ClassName(field=value, ...) over the dataclass fields (or `fields`), each shortened.
 
     values: {name: value} shown after the fields (with fields=() only these); use it for
     derived quantities, and verbatim(...) for pre-formatted text.
     """
-    names = fields if fields is not None else tuple(
-        f.name for f in dataclasses.fields(obj) if f.repr and not f.name.startswith("_")
+    names = (
+        fields
+        if fields is not None
+        else tuple(f.name for f in dataclasses.fields(obj) if f.repr and not f.name.startswith("_"))
     )
     items = [(name, getattr(obj, name)) for name in names] + list(dict(values or {}).items())
     body = ", ".join(f"{name}={short_value(value, array_items=array_items)}" for name, value in items)

@@ -78,9 +78,30 @@ def _ns(*names: str) -> SimpleNamespace:
     return SimpleNamespace(**{name: __getattr__(name) for name in names})
 
 
-_SYMBOLS = ("p", "tau", "t", "eta", "eps", "N0", "z", "r", "nu", "alpha", "amplitude",
-            "n_params", "n_steps", "compute", "chin_E", "chin_A", "chin_B", "chin_a", "chin_b",
-            "k_index", "geo_mean", "n_skills_sym")
+_SYMBOLS = (
+    "p",
+    "tau",
+    "t",
+    "eta",
+    "eps",
+    "N0",
+    "z",
+    "r",
+    "nu",
+    "alpha",
+    "amplitude",
+    "n_params",
+    "n_steps",
+    "compute",
+    "chin_E",
+    "chin_A",
+    "chin_B",
+    "chin_a",
+    "chin_b",
+    "k_index",
+    "geo_mean",
+    "n_skills_sym",
+)
 
 
 @_provides(*_SYMBOLS)
@@ -91,16 +112,25 @@ def _symbols() -> dict[str, Any]:
     chin_A, chin_B, chin_a, chin_b = sp.symbols("A_N B_S a b", positive=True)
     n_params, n_steps, compute = sp.symbols("N S C", positive=True)
     return {
-        "p": p, "tau": tau, "t": t, "eta": eta, "eps": eps,
+        "p": p,
+        "tau": tau,
+        "t": t,
+        "eta": eta,
+        "eps": eps,
         "N0": sp.Symbol("N_0", nonnegative=True),
         "z": sp.Symbol("z", real=True),
         "r": sp.Symbol("r", positive=True),  # frequency ratio p1 / p2 (>= 1 by convention)
         "nu": sp.Symbol("nu", nonnegative=True),  # N0 / p1: wasted resource in units of skill 1's pull
         "alpha": sp.Symbol("alpha", positive=True),  # Zipf exponent, > 1
         "amplitude": sp.Symbol("A", positive=True),  # p_k = A k^-alpha
-        "n_params": n_params, "n_steps": n_steps, "compute": compute,
+        "n_params": n_params,
+        "n_steps": n_steps,
+        "compute": compute,
         "chin_E": sp.Symbol("E", nonnegative=True),
-        "chin_A": chin_A, "chin_B": chin_B, "chin_a": chin_a, "chin_b": chin_b,
+        "chin_A": chin_A,
+        "chin_B": chin_B,
+        "chin_a": chin_a,
+        "chin_b": chin_b,
         "k_index": sp.Symbol("k", positive=True, integer=True),  # the k-th skill (Domino limit)
         "geo_mean": sp.Symbol("G_p", positive=True),  # (prod_k p_k)^(1/n)
         "n_skills_sym": sp.Symbol("n", positive=True, integer=True),
@@ -244,8 +274,11 @@ _LAMBDIFIED: dict[str, tuple[tuple[str, ...], str | tuple[str, ...], str]] = {
     "zipf_loss_of_time": (("t", "alpha", "amplitude", "eta"), "ZIPF_LOSS_OF_TIME", _SCIPY),
     "zipf_progress": (("tau", "alpha", "amplitude"), "ZIPF_PROGRESS", _SCIPY),
     "zipf_loss_of_tau": (("tau", "alpha", "amplitude"), "ZIPF_LOSS_OF_TAU", _SCIPY),
-    "chinchilla": (("compute", "chin_E", "chin_A", "chin_B", "chin_a", "chin_b"),
-                   ("CHINCHILLA_N_OPT", "CHINCHILLA_S_OPT", "CHINCHILLA_L_OPT"), "numpy"),
+    "chinchilla": (
+        ("compute", "chin_E", "chin_A", "chin_B", "chin_a", "chin_b"),
+        ("CHINCHILLA_N_OPT", "CHINCHILLA_S_OPT", "CHINCHILLA_L_OPT"),
+        "numpy",
+    ),
     "ce_small_n0_loss": (("p", "t", "eta", "geo_mean", "n_skills_sym"), "CE_SMALL_N0_LOSS", "numpy"),
 }
 
@@ -304,7 +337,7 @@ def ce_tau_at_loss(p: np.ndarray | float, loss: float) -> np.ndarray:
 # ----------------------------------------------------------------- numpy: learning times
 def mse_tau_at_loss(p: np.ndarray | float, eps: np.ndarray | float) -> np.ndarray:
     """log(1/eps) / p: the intrinsic time at which an MSE skill reaches loss eps (MSE_TAU_AT_LOSS)."""
-    return np.log(eps ** -1.0) / p
+    return np.log(eps**-1.0) / p
 
 
 def mse_time_of_tau(p: np.ndarray, tau: np.ndarray, eta: float, N0: float) -> np.ndarray:
@@ -322,7 +355,7 @@ def mse_time_of_tau(p: np.ndarray, tau: np.ndarray, eta: float, N0: float) -> np
 def mse_learning_times(p: np.ndarray, eps: float, eta: float, N0: float = 0.0) -> np.ndarray:
     """Time each skill's MSE loss reaches eps, shape (n,):
 
-        t_i = (sum_k (1 - eps^(p_k / p_i)) + N0 ln(1/eps) / p_i) / eta.
+    t_i = (sum_k (1 - eps^(p_k / p_i)) + N0 ln(1/eps) / p_i) / eta.
     """
     if not 0.0 < eps < 1.0:
         raise ValueError(f"eps must lie in (0, 1) for MSE skills starting at loss 1, got {eps}")
@@ -334,7 +367,7 @@ def mse_learning_times(p: np.ndarray, eps: float, eta: float, N0: float = 0.0) -
 def two_skill_time_ratio(r: np.ndarray | float, eps: np.ndarray | float, nu: np.ndarray | float) -> np.ndarray:
     """t2/t1 for two skills with p1 = r p2, loss threshold eps and nu = N0 / p1 (numpy broadcasting):
 
-        (2 - eps - eps^r + r nu ln(1/eps)) / (2 - eps - eps^(1/r) + nu ln(1/eps))   (TWO_SKILL_RATIO).
+    (2 - eps - eps^r + r nu ln(1/eps)) / (2 - eps - eps^(1/r) + nu ln(1/eps))   (TWO_SKILL_RATIO).
     """
     return _lambdified("two_skill_time_ratio")(r, eps, nu)
 
@@ -406,8 +439,10 @@ def zipf_loss_of_time_finite(t: np.ndarray, alpha: float, amplitude: float, n: i
     t_arr = np.asarray(t, dtype=np.float64)
     taus = np.empty(t_arr.size)
     for i, target in enumerate(eta * t_arr.reshape(-1)):
+
         def excess(x: float) -> float:
-            return float(zipf_progress(x, a, amp)) - 0.5 - x * tail - target
+            # called only within this iteration, so target is the current one
+            return float(zipf_progress(x, a, amp)) - 0.5 - x * tail - target  # noqa: B023
 
         hi = 1.0
         while excess(hi) < 0:
@@ -426,8 +461,8 @@ def zipf_loss_of_time_finite(t: np.ndarray, alpha: float, amplitude: float, n: i
 def chinchilla_optimum(budget: float, E: float, A: float, B: float, a: float, b: float) -> tuple[float, float, float]:
     """(N_opt, S_opt, L_opt) minimising L = E + A N^-a + B S^-b subject to N S = budget:
 
-        N_opt = G budget^(b/(a+b)),  S_opt = budget^(a/(a+b)) / G,  G = (a A / (b B))^(1/(a+b)),
-        L_opt = E + (a+b)/b * A * N_opt^-a.
+    N_opt = G budget^(b/(a+b)),  S_opt = budget^(a/(a+b)) / G,  G = (a A / (b B))^(1/(a+b)),
+    L_opt = E + (a+b)/b * A * N_opt^-a.
     """
     for name, value in (("budget", budget), ("A", A), ("B", B), ("a", a), ("b", b)):
         if not (math.isfinite(value) and value > 0):

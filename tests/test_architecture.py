@@ -25,8 +25,13 @@ ALLOWED = {
     "skillode.plot": {"skillode.curves"},
     "skillode.solvers": {"skillode.solvers", "skillode.models", "skillode.curves", "skillode.closed_forms"},
     "skillode.fitting": {"skillode.fitting", "skillode.solvers", "skillode.models", "skillode.curves"},
-    "skillode.sweeps": {"skillode.sweeps", "skillode.fitting", "skillode.solvers", "skillode.models",
-                        "skillode.curves"},
+    "skillode.sweeps": {
+        "skillode.sweeps",
+        "skillode.fitting",
+        "skillode.solvers",
+        "skillode.models",
+        "skillode.curves",
+    },
 }
 
 
@@ -105,7 +110,7 @@ def _cycles() -> list[list[str]]:
         stack.append(node)
         for nxt in sorted(GRAPH[node]):
             if state.get(nxt) == 1:
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

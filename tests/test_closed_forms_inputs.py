@@ -64,8 +64,22 @@ def test_hand_written_numpy_forms_equal_their_sympy_expressions():
 
 
 def test_sympy_attributes_are_built_on_access_and_listed():
-    names = ("p", "tau", "t", "eta", "eps", "N0", "alpha", "amplitude", "MSE_LOSS", "TWO_SKILL_RATIO",
-             "SCALING_PREFACTOR", "CAPACITY_LOSS", "CHINCHILLA_L_OPT", "CE_LARGE_N0_LOGIT")
+    names = (
+        "p",
+        "tau",
+        "t",
+        "eta",
+        "eps",
+        "N0",
+        "alpha",
+        "amplitude",
+        "MSE_LOSS",
+        "TWO_SKILL_RATIO",
+        "SCALING_PREFACTOR",
+        "CAPACITY_LOSS",
+        "CHINCHILLA_L_OPT",
+        "CE_LARGE_N0_LOGIT",
+    )
     listed = dir(cf)
     for name in names:
         assert name in listed
@@ -81,7 +95,9 @@ def test_sympy_attributes_are_built_on_access_and_listed():
 
 def test_closed_forms_take_the_models_parameter_names():
     p = np.array([1.0, 0.2])
-    assert cf.mse_learning_times(p=p, eps=0.1, eta=0.5, N0=0.3) == pytest.approx(cf.mse_learning_times(p, 0.1, 0.5, 0.3))
+    assert cf.mse_learning_times(p=p, eps=0.1, eta=0.5, N0=0.3) == pytest.approx(
+        cf.mse_learning_times(p, 0.1, 0.5, 0.3)
+    )
     assert cf.mse_time_of_tau(p=p, tau=1.0, eta=2.0, N0=0.0) == pytest.approx((2.0 - np.exp(-1.0) - np.exp(-0.2)) / 2.0)
     assert cf.scaling_prefactor(alpha=2.0, amplitude=0.7, eta=3.0) == pytest.approx(0.7 * math.pi / 2 / 3.0)
     assert cf.parallel_loss(p=1.0, t=2.0, eta=3.0, N0=4.0) == pytest.approx(math.exp(-1.5))

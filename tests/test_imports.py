@@ -26,8 +26,7 @@ _REPORT = "\nsys.stdout.flush()\nprint('\\n' + json.dumps(_stages))\n"
 
 
 def _stages(code: str) -> dict[str, list[str]]:
-    out = subprocess.run([sys.executable, "-c", _PRELUDE + code + _REPORT],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run([sys.executable, "-c", _PRELUDE + code + _REPORT], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -61,25 +60,29 @@ def light_stages() -> dict[str, list[str]]:
     return _stages(_LIGHT)
 
 
-@pytest.mark.parametrize("stage", [
-    "import skillode",
-    "skillode.cli.build_parser()",
-    "skillode --help",
-    "skillode solve --help",
-    "skillode fit --help",
-    "skillode sweep --help",
-    "skillode derive --help",
-    "skillode validate --help",
-    "exact solver and its closed forms",
-])
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "import skillode",
+        "skillode.cli.build_parser()",
+        "skillode --help",
+        "skillode solve --help",
+        "skillode fit --help",
+        "skillode sweep --help",
+        "skillode derive --help",
+        "skillode validate --help",
+        "exact solver and its closed forms",
+    ],
+)
 def test_stage_loads_no_heavy_package(light_stages, stage):
     assert light_stages[stage] == []
 
 
 def test_the_skillode_command_help_loads_no_heavy_package():
     # the real entry point, in its own interpreter: -X importtime lists every module it imports
-    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "skillode", "--help"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "skillode", "--help"], capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr
     assert "usage: skillode" in out.stdout
     imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}

@@ -33,8 +33,19 @@ import skillode
 REPO = Path(__file__).resolve().parents[1]
 
 # Variables that would make a child process import from, or run git against, somewhere else.
-_SCRUB = ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONSAFEPATH", "VIRTUAL_ENV", "__PYVENV_LAUNCHER__",
-          "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+_SCRUB = (
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONSAFEPATH",
+    "VIRTUAL_ENV",
+    "__PYVENV_LAUNCHER__",
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+)
 
 
 # --------------------------------------------------------------------------- single-source version
@@ -59,7 +70,8 @@ def test_citation_version_matches_package():
     cff = (REPO / "CITATION.cff").read_text(encoding="utf-8")
     assert _top_level_value(cff, "cff-version") == "1.2.0"
     assert _top_level_value(cff, "version") == skillode.__version__, (
-        "CITATION.cff's version must equal skillode/_version.py's __version__")
+        "CITATION.cff's version must equal skillode/_version.py's __version__"
+    )
     assert re.search(r"^preferred-citation:", cff, re.MULTILINE)
     assert "2501.12391" in cff
 
@@ -88,14 +100,16 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _run(cmd, *, cwd, env=None, timeout=600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(c) for c in cmd], cwd=cwd, env=env or _env(), capture_output=True, text=True,
-                          check=False, timeout=timeout)
+    return subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env or _env(), capture_output=True, text=True, check=False, timeout=timeout
+    )
 
 
 def _check(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     assert proc.returncode == 0, (
         f"{' '.join(proc.args)} exited {proc.returncode}\n--- stdout\n{proc.stdout[-4000:]}"
-        f"\n--- stderr\n{proc.stderr[-4000:]}")
+        f"\n--- stderr\n{proc.stderr[-4000:]}"
+    )
     return proc
 
 
@@ -119,8 +133,12 @@ class Installed:
         bindir = venv / ("Scripts" if os.name == "nt" else "bin")
         self.python = bindir / ("python.exe" if os.name == "nt" else "python")
         self.script = bindir / ("skillode.exe" if os.name == "nt" else "skillode")
-        self.env = _env(VIRTUAL_ENV=str(venv), PATH=str(bindir) + os.pathsep + os.environ.get("PATH", ""),
-                        PYTHONNOUSERSITE="1", MPLBACKEND="Agg")
+        self.env = _env(
+            VIRTUAL_ENV=str(venv),
+            PATH=str(bindir) + os.pathsep + os.environ.get("PATH", ""),
+            PYTHONNOUSERSITE="1",
+            MPLBACKEND="Agg",
+        )
 
     def run(self, *cmd) -> subprocess.CompletedProcess:
         return _run(cmd, cwd=self.work, env=self.env)
@@ -151,8 +169,24 @@ def installed(tmp_path_factory) -> Installed:
     _check(_git("clone", "--quiet", "--no-checkout", REPO, clone, cwd=tmp))
     _check(_git("checkout", "--quiet", "--detach", sha, cwd=clone))
 
-    _check(_run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index",
-                 "--disable-pip-version-check", "-w", dist, clone], cwd=tmp))
+    _check(
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-deps",
+                "--no-build-isolation",
+                "--no-index",
+                "--disable-pip-version-check",
+                "-w",
+                dist,
+                clone,
+            ],
+            cwd=tmp,
+        )
+    )
     wheels = sorted(dist.glob("skillode-*.whl"))
     assert len(wheels) == 1, wheels
     version_src = (clone / "skillode" / "_version.py").read_text(encoding="utf-8")
@@ -163,8 +197,24 @@ def installed(tmp_path_factory) -> Installed:
     # environment and cannot touch the editable skillode of the outer one.
     _check(_run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=tmp))
     inst = Installed(wheels[0], venv, work, version)
-    _check(_run([sys.executable, "-m", "pip", "--python", inst.python, "install", "--no-deps", "--no-index",
-                 "--disable-pip-version-check", inst.wheel], cwd=work, env=inst.env))
+    _check(
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                inst.python,
+                "install",
+                "--no-deps",
+                "--no-index",
+                "--disable-pip-version-check",
+                inst.wheel,
+            ],
+            cwd=work,
+            env=inst.env,
+        )
+    )
 
     purelib = _check(inst.run(inst.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"))
     site_packages = Path(purelib.stdout.strip())

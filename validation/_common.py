@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import platform
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -88,9 +89,16 @@ def finite_mean(values: np.ndarray, axis: int = 0) -> np.ndarray:
     return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
 
 
-def bootstrap_ci(sample_a: np.ndarray, sample_b: np.ndarray | None = None, *, statistic: str = "mean",
-                 level: float = 0.95, n_boot: int = 4000, seed: int = 0,
-                 paired: bool = False) -> tuple[float, float, float]:
+def bootstrap_ci(
+    sample_a: np.ndarray,
+    sample_b: np.ndarray | None = None,
+    *,
+    statistic: str = "mean",
+    level: float = 0.95,
+    n_boot: int = 4000,
+    seed: int = 0,
+    paired: bool = False,
+) -> tuple[float, float, float]:
     """Point estimate and percentile bootstrap interval of mean(a) or of mean(a) / mean(b).
 
     NaNs (never learned) are dropped from each sample; with fewer than 2 finite values the
@@ -106,8 +114,9 @@ def bootstrap_ci(sample_a: np.ndarray, sample_b: np.ndarray | None = None, *, st
     b = None if sample_b is None else np.asarray(sample_b, dtype=np.float64)
     if paired:
         if b is None or a.shape != b.shape:
-            raise ValueError(f"paired=True needs sample_b of sample_a's shape {a.shape}, "
-                             f"got {None if b is None else b.shape}")
+            raise ValueError(
+                f"paired=True needs sample_b of sample_a's shape {a.shape}, got {None if b is None else b.shape}"
+            )
         both = np.isfinite(a) & np.isfinite(b)
         a, b = a[both], b[both]
     a = a[np.isfinite(a)]
@@ -135,8 +144,9 @@ def bootstrap_ci(sample_a: np.ndarray, sample_b: np.ndarray | None = None, *, st
     return point, float(lo), float(hi)
 
 
-def paired_ratio(numerator: np.ndarray, denominator: np.ndarray, *, seed: int, level: float = 0.95,
-                 n_boot: int = 4000) -> dict:
+def paired_ratio(
+    numerator: np.ndarray, denominator: np.ndarray, *, seed: int, level: float = 0.95, n_boot: int = 4000
+) -> dict:
     """mean(numerator) / mean(denominator) over runs that come in pairs, with a paired bootstrap interval.
 
     numerator[i] and denominator[i] must belong together: two times of one run (t2 and t1 of a
@@ -159,9 +169,16 @@ def paired_ratio(numerator: np.ndarray, denominator: np.ndarray, *, seed: int, l
     return {"ratio": ratio, "n_pairs": int(both.sum()), "per_seed": per_seed.tolist()}
 
 
-def resource_learning_times(p: Sequence[float], eta: float, N0: float, threshold: float, *,
-                            gates: Any = None, names: Sequence[str] | None = None,
-                            horizon: float = 1e7) -> np.ndarray:
+def resource_learning_times(
+    p: Sequence[float],
+    eta: float,
+    N0: float,
+    threshold: float,
+    *,
+    gates: Any = None,
+    names: Sequence[str] | None = None,
+    horizon: float = 1e7,
+) -> np.ndarray:
     """Steps at which each skill's Resource-model loss (MSE, l(0) = 1) reaches `threshold`.
 
     Uses the exact solution when there are no gates, else the ODE solver; NaN when a skill
@@ -249,8 +266,13 @@ def environment() -> dict:
 
     # torch's own thread setting outside training; the count a run trained with is in its metrics
     # ("threads_used"), as TrainSettings may set another one for the training loop
-    return {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
-            "skillode": sk.__version__, "torch_default_threads": torch.get_num_threads()}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "skillode": sk.__version__,
+        "torch_default_threads": torch.get_num_threads(),
+    }
 
 
 def fmt(x: float, digits: int = 3) -> str:

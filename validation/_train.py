@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -127,7 +127,7 @@ def seed_groups(n_seeds: int, elements_per_seed: int, budget: int | None = None)
     return [slice(i, min(i + size, n_seeds)) for i in range(0, n_seeds, size)]
 
 
-def concat_records(records: Sequence["TrainRecord"]) -> "TrainRecord":
+def concat_records(records: Sequence[TrainRecord]) -> TrainRecord:
     """Join the records of seed groups along the seed axis (wall times add up)."""
     if len(records) == 1:
         return records[0]
@@ -137,9 +137,15 @@ def concat_records(records: Sequence["TrainRecord"]) -> "TrainRecord":
         return None if any(p is None for p in parts) else np.concatenate(parts, axis=0)
 
     threads = {r.threads for r in records}
-    return TrainRecord(cat("loss"), cat("accuracy"), tuple(s for r in records for s in r.seeds),
-                       float(sum(r.wall_seconds for r in records)), cat("test_loss"), cat("test_accuracy"),
-                       threads.pop() if len(threads) == 1 else None)
+    return TrainRecord(
+        cat("loss"),
+        cat("accuracy"),
+        tuple(s for r in records for s in r.seeds),
+        float(sum(r.wall_seconds for r in records)),
+        cat("test_loss"),
+        cat("test_accuracy"),
+        threads.pop() if len(threads) == 1 else None,
+    )
 
 
 def seed_generators(seeds: Sequence[int]) -> list[torch.Generator]:
@@ -179,8 +185,9 @@ def init_mlp(widths: Sequence[int], generators: Sequence[torch.Generator], copie
     n_layers = len(widths) - 1
     params = []
     for j in range(2 * n_layers):
-        stacked = torch.stack([per_seed[s][m * 2 * n_layers + j] for s in range(len(generators))
-                               for m in range(copies)])
+        stacked = torch.stack(
+            [per_seed[s][m * 2 * n_layers + j] for s in range(len(generators)) for m in range(copies)]
+        )
         params.append(stacked.requires_grad_(True))
     return params
 
@@ -231,8 +238,10 @@ def train(
             test_loss / test_accuracy.
     """
     if targets.shape != weights.shape or targets.ndim != 3:
-        raise ValueError(f"targets and weights must share shape (n_seeds, N, n_tasks); got "
-                         f"{tuple(targets.shape)} and {tuple(weights.shape)}")
+        raise ValueError(
+            f"targets and weights must share shape (n_seeds, N, n_tasks); got "
+            f"{tuple(targets.shape)} and {tuple(weights.shape)}"
+        )
     if len(seeds) != targets.shape[0]:
         raise ValueError(f"seeds must have {targets.shape[0]} entries (one per replica), got {len(seeds)}")
     import time
@@ -282,5 +291,12 @@ def train(
         wall = time.perf_counter() - t0
     finally:
         torch.set_num_threads(old_threads)
-    return TrainRecord(loss_rec.numpy(), acc_rec.numpy(), tuple(int(s) for s in seeds), wall,
-                       test_loss.numpy(), test_acc.numpy(), threads)
+    return TrainRecord(
+        loss_rec.numpy(),
+        acc_rec.numpy(),
+        tuple(int(s) for s in seeds),
+        wall,
+        test_loss.numpy(),
+        test_acc.numpy(),
+        threads,
+    )

@@ -28,18 +28,36 @@ import numpy as np
 
 import skillode as sk
 
-from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      finite_mean, first_step, first_step_relative, fmt, model_times_or_nan, paired_ratio,
-                      try_fit_resource_times)
+from ._common import (
+    ExperimentResult,
+    TimesCase,
+    bootstrap_ci,
+    check_positive_int,
+    check_seeds,
+    environment,
+    finite_mean,
+    first_step,
+    first_step_relative,
+    fmt,
+    model_times_or_nan,
+    paired_ratio,
+    try_fit_resource_times,
+)
 from ._train import TrainSettings
 from .sparse_parity import ParityTask, mean_curves, train_parity
 
 NAME = "compositional"
 CONDITIONS = {
-    "compositional": (ParityTask((0, 1), 1.0, "A=x1^x2"), ParityTask((2, 3), 1.0, "B=x3^x4"),
-                      ParityTask((0, 1, 2, 3), 1.0, "AB=x1^x2^x3^x4")),
-    "independent": (ParityTask((0, 1), 1.0, "A=x1^x2"), ParityTask((2, 3), 1.0, "B=x3^x4"),
-                    ParityTask((4, 5, 6, 7), 1.0, "D=x5^x6^x7^x8")),
+    "compositional": (
+        ParityTask((0, 1), 1.0, "A=x1^x2"),
+        ParityTask((2, 3), 1.0, "B=x3^x4"),
+        ParityTask((0, 1, 2, 3), 1.0, "AB=x1^x2^x3^x4"),
+    ),
+    "independent": (
+        ParityTask((0, 1), 1.0, "A=x1^x2"),
+        ParityTask((2, 3), 1.0, "B=x3^x4"),
+        ParityTask((4, 5, 6, 7), 1.0, "D=x5^x6^x7^x8"),
+    ),
 }
 GATES = {2: (0, 1)}
 
@@ -99,9 +117,17 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
     wall = 0.0
     threads = set()
     for cond, tasks in CONDITIONS.items():
-        rec = train_parity(tasks, config.seeds, n_bits=config.n_bits, hidden=config.hidden,
-                           train_size=config.train_size, test_size=config.test_size, settings=settings,
-                           progress=progress, desc=f"compositional: {cond}")
+        rec = train_parity(
+            tasks,
+            config.seeds,
+            n_bits=config.n_bits,
+            hidden=config.hidden,
+            train_size=config.train_size,
+            test_size=config.test_size,
+            settings=settings,
+            progress=progress,
+            desc=f"compositional: {cond}",
+        )
         wall += rec.wall_seconds
         threads.add(rec.threads)
         if rec.seeds != tuple(config.seeds):  # the cross-condition ratios pair row i with row i
@@ -110,11 +136,19 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
         acc_t = first_step(rec.test_accuracy, config.accuracy_threshold, above=True)
         onset_t = first_step_relative(rec.test_loss, config.onset_fraction)
         loss_t = first_step_relative(rec.test_loss, config.loss_fraction)
-        arrays[cond] = {"test_loss": rec.test_loss, "test_accuracy": rec.test_accuracy, "acc_times": acc_t,
-                        "onset_times": onset_t, "loss_times": loss_t}
-        curves[f"measured_{cond}"] = mean_curves(rec, names, (1.0, 1.0, 1.0),
-                                                 {"experiment": NAME, "condition": cond,
-                                                  "seeds": list(config.seeds), "split": "test"})
+        arrays[cond] = {
+            "test_loss": rec.test_loss,
+            "test_accuracy": rec.test_accuracy,
+            "acc_times": acc_t,
+            "onset_times": onset_t,
+            "loss_times": loss_t,
+        }
+        curves[f"measured_{cond}"] = mean_curves(
+            rec,
+            names,
+            (1.0, 1.0, 1.0),
+            {"experiment": NAME, "condition": cond, "seeds": list(config.seeds), "split": "test"},
+        )
         measured[cond] = {
             "names": list(names),
             "learning_time_accuracy": [bootstrap_ci(acc_t[:, k], seed=k) for k in range(3)],
@@ -129,23 +163,29 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
     mean_onset = np.array([c[0] for c in comp["onset_time"]])
     models = {}
     for label, gated in (("gated", True), ("ungated", False)):
-        eta, n0, rms = try_fit_resource_times([TimesCase((1.0, 1.0, 1.0), mean_loss_t, config.loss_fraction,
-                                                     GATES if gated else None)])
-        onset_pred, learn_pred = (model_times_or_nan((1.0, 1.0, 1.0), eta, n0, thr, gates=GATES if gated else None)
-                                  for thr in (config.onset_fraction, config.loss_fraction))
+        eta, n0, rms = try_fit_resource_times(
+            [TimesCase((1.0, 1.0, 1.0), mean_loss_t, config.loss_fraction, GATES if gated else None)]
+        )
+        onset_pred, learn_pred = (
+            model_times_or_nan((1.0, 1.0, 1.0), eta, n0, thr, gates=GATES if gated else None)
+            for thr in (config.onset_fraction, config.loss_fraction)
+        )
         err = (onset_pred - mean_onset) / mean_onset
         models[label] = {
-            "eta": eta, "N0": n0, "rms_log_residual_fit": rms,
-            "onset_predicted": onset_pred.tolist(), "learning_time_fitted": learn_pred.tolist(),
+            "eta": eta,
+            "N0": n0,
+            "rms_log_residual_fit": rms,
+            "onset_predicted": onset_pred.tolist(),
+            "learning_time_fitted": learn_pred.tolist(),
             "onset_relative_error": err.tolist(),
             "onset_order_predicted": [comp["names"][k] for k in np.argsort(onset_pred, kind="stable")],
         }
         if np.isfinite(eta):
-            model = sk.ResourceModel((1.0, 1.0, 1.0), eta, n0, gates=GATES if gated else None,
-                                     names=tuple(comp["names"]))
+            model = sk.ResourceModel(
+                (1.0, 1.0, 1.0), eta, n0, gates=GATES if gated else None, names=tuple(comp["names"])
+            )
             curves[f"resource_{label}"] = sk.solve(model, times=np.arange(config.steps + 1.0), method="ode").curves
     measured_order = [comp["names"][k] for k in np.argsort(mean_onset, kind="stable")]
-    ind = measured["independent"]
     metrics = {
         "measured": measured,
         "onset_order_measured": measured_order,
@@ -156,10 +196,20 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
         "wall_seconds": wall,
         "threads_used": threads.pop() if len(threads) == 1 else None,
     }
-    cfg = asdict(config) | {"environment": environment(),
-                            "tasks": {c: [t.label for t in ts] for c, ts in CONDITIONS.items()}}
-    return ExperimentResult(NAME, "Compositional tasks and the gated Resource model", cfg, metrics, curves,
-                            arrays, _markdown(config, metrics), ("compositional_curves.png",))
+    cfg = asdict(config) | {
+        "environment": environment(),
+        "tasks": {c: [t.label for t in ts] for c, ts in CONDITIONS.items()},
+    }
+    return ExperimentResult(
+        NAME,
+        "Compositional tasks and the gated Resource model",
+        cfg,
+        metrics,
+        curves,
+        arrays,
+        _markdown(config, metrics),
+        ("compositional_curves.png",),
+    )
 
 
 def cross_condition_ratios(arrays: dict) -> dict:
@@ -175,17 +225,21 @@ def cross_condition_ratios(arrays: dict) -> dict:
     """
     comp, ind = arrays["compositional"], arrays["independent"]
     speedup = paired_ratio(ind["acc_times"][:, 2], comp["acc_times"][:, 2], seed=99)
-    onsets = {parent: paired_ratio(comp["onset_times"][:, 2], comp["onset_times"][:, k], seed=97 + k)
-              for k, parent in enumerate(("A", "B"))}
+    onsets = {
+        parent: paired_ratio(comp["onset_times"][:, 2], comp["onset_times"][:, k], seed=97 + k)
+        for k, parent in enumerate(("A", "B"))
+    }
     return {
         "composite_vs_independent_speedup": speedup["ratio"],
         "composite_onset_over_parents": {k: v["ratio"] for k, v in onsets.items()},
         "pairing": {
             "how": "paired by seed: same inputs and initial weights in both conditions; ratio of means over "
-                   "the seeds where both times are finite, bootstrap over seed indices",
+            "the seeds where both times are finite, bootstrap over seed indices",
             "composite_vs_independent_speedup": {"n_pairs": speedup["n_pairs"], "per_seed": speedup["per_seed"]},
-            **{f"composite_onset_over_{k}": {"n_pairs": v["n_pairs"], "per_seed": v["per_seed"]}
-               for k, v in onsets.items()},
+            **{
+                f"composite_onset_over_{k}": {"n_pairs": v["n_pairs"], "per_seed": v["per_seed"]}
+                for k, v in onsets.items()
+            },
         },
     }
 
@@ -195,7 +249,8 @@ def _markdown(config: CompositionalConfig, m: dict) -> str:
         f"Setup: {config.n_bits} random +-1 bits; MLP [{config.n_bits}, {config.hidden}, 3], one output per task, "
         f"squared error on +-1 targets, every task on all {config.train_size} training samples; full-batch Adam lr "
         f"{config.lr:g}, {config.steps} steps, seeds {list(config.seeds)}. Onset = held-out loss at "
-        f"{config.onset_fraction:g} of its initial value; learned = held-out accuracy >= {config.accuracy_threshold:g}.",
+        f"{config.onset_fraction:g} of its initial value; "
+        f"learned = held-out accuracy >= {config.accuracy_threshold:g}.",
         "",
         "| condition | task | onset (steps) [95% CI] | learned (steps) [95% CI] | seeds learned |",
         "|---|---|---|---|---|",
@@ -203,8 +258,10 @@ def _markdown(config: CompositionalConfig, m: dict) -> str:
     for cond, d in m["measured"].items():
         for k, name in enumerate(d["names"]):
             o, a = d["onset_time"][k], d["learning_time_accuracy"][k]
-            lines.append(f"| {cond} | {name} | {fmt(o[0])} [{fmt(o[1])}, {fmt(o[2])}] | {fmt(a[0])} "
-                         f"[{fmt(a[1])}, {fmt(a[2])}] | {d['learned_fraction'][k]:.0%} |")
+            lines.append(
+                f"| {cond} | {name} | {fmt(o[0])} [{fmt(o[1])}, {fmt(o[2])}] | {fmt(a[0])} "
+                f"[{fmt(a[1])}, {fmt(a[2])}] | {d['learned_fraction'][k]:.0%} |"
+            )
     s = m["composite_vs_independent_speedup"]
     o = m["composite_onset_over_parents"]
     pairs = m["pairing"]
@@ -227,10 +284,12 @@ def _markdown(config: CompositionalConfig, m: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for label, d in m["resource"].items():
-        lines.append(f"| {label} | {fmt(d['eta'], 4)} | {fmt(d['N0'])} | {fmt(d['rms_log_residual_fit'])} | "
-                     f"{', '.join(fmt(x) for x in d['onset_predicted'])} | "
-                     f"{', '.join(fmt(x, 2) for x in d['onset_relative_error'])} | "
-                     f"{' < '.join(d['onset_order_predicted'])} |")
+        lines.append(
+            f"| {label} | {fmt(d['eta'], 4)} | {fmt(d['N0'])} | {fmt(d['rms_log_residual_fit'])} | "
+            f"{', '.join(fmt(x) for x in d['onset_predicted'])} | "
+            f"{', '.join(fmt(x, 2) for x in d['onset_relative_error'])} | "
+            f"{' < '.join(d['onset_order_predicted'])} |"
+        )
     lines += ["", "![compositional curves](compositional_curves.png)"]
     return "\n".join(lines)
 

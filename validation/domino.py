@@ -16,9 +16,22 @@ import numpy as np
 
 import skillode as sk
 
-from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      finite_mean, first_step, first_step_relative, fmt, model_times_or_nan, paired_ratio,
-                      resource_learning_times, try_fit_resource_times)
+from ._common import (
+    ExperimentResult,
+    TimesCase,
+    bootstrap_ci,
+    check_positive_int,
+    check_seeds,
+    environment,
+    finite_mean,
+    first_step,
+    first_step_relative,
+    fmt,
+    model_times_or_nan,
+    paired_ratio,
+    resource_learning_times,
+    try_fit_resource_times,
+)
 from ._train import TrainSettings
 from .sparse_parity import ParityTask, mean_curves, train_parity
 
@@ -81,8 +94,16 @@ class DominoConfig:
         TrainSettings(self.steps, self.lr, "adam", self.threads)
 
 
-QUICK = DominoConfig(n_bits=16, hidden=50, p2_values=(1.0, 0.5, 0.2, 0.1), seeds=(0, 1, 2), train_size=2000,
-                     test_size=300, steps=800, fit_p2=(1.0, 0.2))
+QUICK = DominoConfig(
+    n_bits=16,
+    hidden=50,
+    p2_values=(1.0, 0.5, 0.2, 0.1),
+    seeds=(0, 1, 2),
+    train_size=2000,
+    test_size=300,
+    steps=800,
+    fit_p2=(1.0, 0.2),
+)
 
 
 def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> ExperimentResult:
@@ -93,9 +114,17 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
     curves: dict = {}
     for p2 in p2s:
         tasks = [ParityTask((0, 1), 1.0, TASK_NAMES[0]), ParityTask((2, 3), p2, TASK_NAMES[1])]
-        rec = train_parity(tasks, config.seeds, n_bits=config.n_bits, hidden=config.hidden,
-                           train_size=config.train_size, test_size=config.test_size, settings=settings,
-                           progress=progress, desc=f"domino p2={p2:g}")
+        rec = train_parity(
+            tasks,
+            config.seeds,
+            n_bits=config.n_bits,
+            hidden=config.hidden,
+            train_size=config.train_size,
+            test_size=config.test_size,
+            settings=settings,
+            progress=progress,
+            desc=f"domino p2={p2:g}",
+        )
         acc_times.append(first_step(rec.test_accuracy, config.accuracy_threshold, above=True))
         loss_times.append(first_step_relative(rec.test_loss, config.loss_fraction))
         test_loss.append(rec.test_loss)
@@ -104,15 +133,16 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
         walls.append(rec.wall_seconds)
         threads.add(rec.threads)
         curves[f"measured_p2={p2:g}"] = mean_curves(
-            rec, TASK_NAMES, (1.0, p2), {"experiment": NAME, "p2": p2, "seeds": list(config.seeds),
-                                         "split": "test"})
+            rec, TASK_NAMES, (1.0, p2), {"experiment": NAME, "p2": p2, "seeds": list(config.seeds), "split": "test"}
+        )
     acc_times = np.array(acc_times)  # (n_p2, n_seeds, 2)
     loss_times = np.array(loss_times)
 
     mean_loss_t = finite_mean(loss_times, axis=1)  # (n_p2, 2), over the seeds that reached the level
     fit_idx = [i for i, p in enumerate(p2s) if p in config.fit_p2]
-    eta, n0, rms = try_fit_resource_times([TimesCase((1.0, p2s[i]), tuple(mean_loss_t[i]), config.loss_fraction)
-                                       for i in fit_idx])
+    eta, n0, rms = try_fit_resource_times(
+        [TimesCase((1.0, p2s[i]), tuple(mean_loss_t[i]), config.loss_fraction) for i in fit_idx]
+    )
 
     rows, pred_errors = [], []
     for i, p2 in enumerate(p2s):
@@ -126,26 +156,36 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
         if np.isfinite(eta):
             model = sk.ResourceModel([1.0, p2], eta, n0, names=TASK_NAMES)
             curves[f"resource_p2={p2:g}"] = sk.solve(model, times=np.arange(config.steps + 1.0)).curves
-        rows.append({
-            "p2": p2,
-            "in_fit": p2 in config.fit_p2,
-            "t1_accuracy": t1, "t2_accuracy": t2,
-            "t2_over_t1": ratio["ratio"],
-            "t2_over_t1_per_seed": ratio["per_seed"],
-            "t2_over_t1_n_pairs": ratio["n_pairs"],
-            "inverse_p2": 1.0 / p2,
-            "task2_learned_fraction": float(np.mean(np.isfinite(acc_times[i, :, 1]))),
-            "t1_loss_measured": float(mean_loss_t[i, 0]), "t2_loss_measured": float(mean_loss_t[i, 1]),
-            "t1_loss_resource": float(pred[0]), "t2_loss_resource": float(pred[1]),
-            "resource_relative_error": [float(e) for e in rel_err],
-            "resource_ratio": float(pred[1] / pred[0]),
-        })
+        rows.append(
+            {
+                "p2": p2,
+                "in_fit": p2 in config.fit_p2,
+                "t1_accuracy": t1,
+                "t2_accuracy": t2,
+                "t2_over_t1": ratio["ratio"],
+                "t2_over_t1_per_seed": ratio["per_seed"],
+                "t2_over_t1_n_pairs": ratio["n_pairs"],
+                "inverse_p2": 1.0 / p2,
+                "task2_learned_fraction": float(np.mean(np.isfinite(acc_times[i, :, 1]))),
+                "t1_loss_measured": float(mean_loss_t[i, 0]),
+                "t2_loss_measured": float(mean_loss_t[i, 1]),
+                "t1_loss_resource": float(pred[0]),
+                "t2_loss_resource": float(pred[1]),
+                "resource_relative_error": [float(e) for e in rel_err],
+                "resource_ratio": float(pred[1] / pred[0]),
+            }
+        )
     n_runs = len(p2s) * len(config.seeds)
     curve_fit = _curve_fit(config, curves, p2s)
     metrics = {
         "rows": rows,
-        "resource_fit": {"eta": eta, "N0": n0, "fit_p2": list(config.fit_p2), "rms_log_residual": rms,
-                         "method": "scipy.optimize.least_squares on log loss-based learning times (validation)"},
+        "resource_fit": {
+            "eta": eta,
+            "N0": n0,
+            "fit_p2": list(config.fit_p2),
+            "rms_log_residual": rms,
+            "method": "scipy.optimize.least_squares on log loss-based learning times (validation)",
+        },
         "prediction_mean_abs_relative_error": float(np.mean(np.abs(pred_errors))) if pred_errors else None,
         "curve_fit": curve_fit,
         "seconds_per_seed_per_1000_steps": float(sum(walls) / n_runs * 1000.0 / config.steps),
@@ -154,10 +194,22 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
     }
     cfg = asdict(config) | {"environment": environment()}
     return ExperimentResult(
-        NAME, "Domino effect in two-task sparse parity", cfg, metrics, curves,
-        {"p2": np.array(p2s), "acc_times": acc_times, "loss_times": loss_times, "test_loss": np.array(test_loss),
-         "test_accuracy": np.array(test_acc), "train_loss": np.array(train_loss)},
-        _markdown(config, metrics), ("domino_curves.png", "domino_ratio.png"))
+        NAME,
+        "Domino effect in two-task sparse parity",
+        cfg,
+        metrics,
+        curves,
+        {
+            "p2": np.array(p2s),
+            "acc_times": acc_times,
+            "loss_times": loss_times,
+            "test_loss": np.array(test_loss),
+            "test_accuracy": np.array(test_acc),
+            "train_loss": np.array(train_loss),
+        },
+        _markdown(config, metrics),
+        ("domino_curves.png", "domino_ratio.png"),
+    )
 
 
 def _curve_fit(config: DominoConfig, curves: dict, p2s: tuple[float, ...]) -> dict:
@@ -182,23 +234,35 @@ def _curve_fit(config: DominoConfig, curves: dict, p2s: tuple[float, ...]) -> di
         t_data = sk.SkillCurves(grid, norm, data.names).learning_times(config.loss_fraction)
         t_model = pred.learning_times(config.loss_fraction)
         curves[f"curvefit_p2={p2:g}"] = pred
-        rows.append({"p2": p2, "in_fit": p2 in config.fit_p2,
-                     "curve_rmse": float(np.sqrt(np.mean((pred.loss - norm) ** 2))),
-                     "learning_time_relative_error": [float((a - b) / b) if np.isfinite(a) and np.isfinite(b)
-                                                      else None for a, b in zip(t_model, t_data)]})
+        rows.append(
+            {
+                "p2": p2,
+                "in_fit": p2 in config.fit_p2,
+                "curve_rmse": float(np.sqrt(np.mean((pred.loss - norm) ** 2))),
+                "learning_time_relative_error": [
+                    float((a - b) / b) if np.isfinite(a) and np.isfinite(b) else None for a, b in zip(t_model, t_data)
+                ],
+            }
+        )
     held = [abs(e) for r in rows if not r["in_fit"] for e in r["learning_time_relative_error"] if e is not None]
-    return {"method": "skillode.fit(model='resource', free=['eta', 'N0', 'offset'], normalize=True)",
-            "eta": res.parameters["eta"], "N0": res.parameters["N0"], "offset": res.parameters.get("offset", 0.0),
-            "r2": res.r2, "rows": rows,
-            "prediction_mean_abs_relative_error": float(np.mean(held)) if held else None}
+    return {
+        "method": "skillode.fit(model='resource', free=['eta', 'N0', 'offset'], normalize=True)",
+        "eta": res.parameters["eta"],
+        "N0": res.parameters["N0"],
+        "offset": res.parameters.get("offset", 0.0),
+        "r2": res.r2,
+        "rows": rows,
+        "prediction_mean_abs_relative_error": float(np.mean(held)) if held else None,
+    }
 
 
 def _markdown(config: DominoConfig, m: dict) -> str:
     fit = m["resource_fit"]
     lines = [
         f"Setup: {config.n_bits} random +-1 bits, task 1 = x1 XOR x2 labelled on all {config.train_size} training "
-        f"samples, task 2 = x3 XOR x4 labelled on a random fraction p2 of them; MLP [{config.n_bits}, {config.hidden}, 2]"
-        f" (one output per task, squared error on +-1 targets), full-batch Adam lr {config.lr:g}, {config.steps} steps,"
+        f"samples, task 2 = x3 XOR x4 labelled on a random fraction p2 of them; "
+        f"MLP [{config.n_bits}, {config.hidden}, 2] (one output per task, squared error on +-1 targets), "
+        f"full-batch Adam lr {config.lr:g}, {config.steps} steps,"
         f" seeds {list(config.seeds)} (seed = dataset + init). Learned = held-out accuracy >= "
         f"{config.accuracy_threshold:g} on {config.test_size} fresh samples per seed.",
         "",
@@ -209,9 +273,11 @@ def _markdown(config: DominoConfig, m: dict) -> str:
     ]
     for r in m["rows"]:
         ratio = r["t2_over_t1"]
-        lines.append(f"| {r['p2']:g} | {fmt(r['t1_accuracy'][0])} | {fmt(r['t2_accuracy'][0])} | {fmt(ratio[0])} "
-                     f"[{fmt(ratio[1])}, {fmt(ratio[2])}] | {r['inverse_p2']:g} | "
-                     f"{r['task2_learned_fraction']:.0%} | {fmt(r['resource_ratio'])} |")
+        lines.append(
+            f"| {r['p2']:g} | {fmt(r['t1_accuracy'][0])} | {fmt(r['t2_accuracy'][0])} | {fmt(ratio[0])} "
+            f"[{fmt(ratio[1])}, {fmt(ratio[2])}] | {r['inverse_p2']:g} | "
+            f"{r['task2_learned_fraction']:.0%} | {fmt(r['resource_ratio'])} |"
+        )
     lines += [
         "",
         f"Resource model fit (MSE, p = (1, p2)) on p2 in {fit['fit_p2']}: eta = {fmt(fit['eta'], 4)}, "
@@ -224,16 +290,24 @@ def _markdown(config: DominoConfig, m: dict) -> str:
     ]
     for r in m["rows"]:
         e = r["resource_relative_error"]
-        lines.append(f"| {r['p2']:g} | {'fit' if r['in_fit'] else 'predict'} | {fmt(r['t1_loss_measured'])} | "
-                     f"{fmt(r['t1_loss_resource'])} | {fmt(r['t2_loss_measured'])} | {fmt(r['t2_loss_resource'])} | "
-                     f"{fmt(e[0], 2)}, {fmt(e[1], 2)} |")
+        lines.append(
+            f"| {r['p2']:g} | {'fit' if r['in_fit'] else 'predict'} | {fmt(r['t1_loss_measured'])} | "
+            f"{fmt(r['t1_loss_resource'])} | {fmt(r['t2_loss_measured'])} | {fmt(r['t2_loss_resource'])} | "
+            f"{fmt(e[0], 2)}, {fmt(e[1], 2)} |"
+        )
     err = m["prediction_mean_abs_relative_error"]
-    lines += ["", f"Mean absolute relative error of the predicted (held-out) learning times: "
-                  f"{'n/a' if err is None else f'{err:.1%}'}.",
-              _curve_fit_markdown(m["curve_fit"]),
-              f"Training cost: {m['seconds_per_seed_per_1000_steps']:.2f} s per seed per 1000 steps "
-              f"(seeds batched, {m['threads_used']} torch threads; total {m['wall_seconds']:.1f} s).",
-              "", "![domino curves](domino_curves.png)", "", "![t2/t1 vs 1/p2](domino_ratio.png)"]
+    lines += [
+        "",
+        f"Mean absolute relative error of the predicted (held-out) learning times: "
+        f"{'n/a' if err is None else f'{err:.1%}'}.",
+        _curve_fit_markdown(m["curve_fit"]),
+        f"Training cost: {m['seconds_per_seed_per_1000_steps']:.2f} s per seed per 1000 steps "
+        f"(seeds batched, {m['threads_used']} torch threads; total {m['wall_seconds']:.1f} s).",
+        "",
+        "![domino curves](domino_curves.png)",
+        "",
+        "![t2/t1 vs 1/p2](domino_ratio.png)",
+    ]
     return "\n".join(lines)
 
 
@@ -241,11 +315,15 @@ def _curve_fit_markdown(cf: dict) -> str:
     if "error" in cf:
         return f"Cross-check with skillode.fit on whole curves failed: {cf['error']}."
     err = cf["prediction_mean_abs_relative_error"]
-    per = "; ".join(f"p2 = {r['p2']:g} ({'fit' if r['in_fit'] else 'predicted'}): curve rmse {r['curve_rmse']:.3g}"
-                    for r in cf["rows"])
-    return (f"Cross-check, skillode.fit on whole normalised curves with a time offset (eta = {cf['eta']:.4g}, "
-            f"N0 = {cf['N0']:.3g}, offset = {cf['offset']:.3g} steps, R^2 = {cf['r2']:.3f}): {per}. Mean absolute "
-            f"relative error of the predicted learning times: {'n/a' if err is None else f'{err:.1%}'}.")
+    per = "; ".join(
+        f"p2 = {r['p2']:g} ({'fit' if r['in_fit'] else 'predicted'}): curve rmse {r['curve_rmse']:.3g}"
+        for r in cf["rows"]
+    )
+    return (
+        f"Cross-check, skillode.fit on whole normalised curves with a time offset (eta = {cf['eta']:.4g}, "
+        f"N0 = {cf['N0']:.3g}, offset = {cf['offset']:.3g} steps, R^2 = {cf['r2']:.3f}): {per}. Mean absolute "
+        f"relative error of the predicted learning times: {'n/a' if err is None else f'{err:.1%}'}."
+    )
 
 
 def plot(result: ExperimentResult, out_dir) -> list:
@@ -253,8 +331,9 @@ def plot(result: ExperimentResult, out_dir) -> list:
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from pathlib import Path
+
+    import matplotlib.pyplot as plt
 
     out_dir = Path(out_dir)
     p2s = result.arrays["p2"]
@@ -267,11 +346,21 @@ def plot(result: ExperimentResult, out_dir) -> list:
         for k in range(2):
             ax.plot(data.times, data.loss[:, k] / data.loss[0, k], "-", color=colors[k], label=f"data {data.names[k]}")
             if model is not None:
-                ax.plot(model.times, model.loss[:, k], "--", color=colors[k],
-                        label=f"Resource, fit on times {model.names[k]}")
+                ax.plot(
+                    model.times,
+                    model.loss[:, k],
+                    "--",
+                    color=colors[k],
+                    label=f"Resource, fit on times {model.names[k]}",
+                )
             if curvefit is not None:
-                ax.plot(curvefit.times, curvefit.loss[:, k], ":", color=colors[k],
-                        label=f"Resource + offset, fit on curves {curvefit.names[k]}")
+                ax.plot(
+                    curvefit.times,
+                    curvefit.loss[:, k],
+                    ":",
+                    color=colors[k],
+                    label=f"Resource + offset, fit on curves {curvefit.names[k]}",
+                )
         ax.set_title(f"p2 = {p2:g}")
         ax.set_xlabel("step")
     axes[0, 0].set_ylabel("held-out loss / initial")
@@ -290,8 +379,9 @@ def plot(result: ExperimentResult, out_dir) -> list:
     fit = result.metrics["resource_fit"]
     frac = result.config["loss_fraction"]
     if np.isfinite(fit["eta"]):
-        model_ratio = [np.divide(*resource_learning_times([1.0, 1 / g], fit["eta"], fit["N0"], frac)[::-1])
-                       for g in grid]
+        model_ratio = [
+            np.divide(*resource_learning_times([1.0, 1 / g], fit["eta"], fit["N0"], frac)[::-1]) for g in grid
+        ]
         ax.plot(grid, model_ratio, "--", label="Resource model (fitted)")
     ax.plot(grid, grid, ":", label="independent: 1/p2")
     ax.axhline(2.0, color="gray", lw=0.8, label="Domino: 2")

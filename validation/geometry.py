@@ -60,17 +60,27 @@ QUICK = GeometryConfig(N=400, steps=300, seeds=(0, 1))
 
 
 def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) -> ExperimentResult:
-    from skillode import GeometryModel, simulate, zipf_frequencies
-    from skillode import fit_resource_mapping, resource_model_for
+    from skillode import GeometryModel, fit_resource_mapping, resource_model_for, simulate, zipf_frequencies
     from skillode.models import PAPER_ETA_CONSTANT
 
     p = zipf_frequencies(config.n_skills, config.zipf_alpha)
     model = GeometryModel(p, config.N, tasks="orthogonal", optimizer=config.optimizer, lr=config.lr)
-    sim = simulate(model, config.steps, seeds=list(config.seeds), record=np.arange(config.steps + 1),
-                   device="cpu", progress=progress)
+    sim = simulate(
+        model,
+        config.steps,
+        seeds=list(config.seeds),
+        record=np.arange(config.steps + 1),
+        device="cpu",
+        progress=progress,
+    )
     mean_loss = sim.loss().mean(axis=0)
-    data = sk.SkillCurves(sim.steps.astype(float), mean_loss, model.names, p,
-                          {"experiment": NAME, "seeds": list(config.seeds), "geometry": model.config()})
+    data = sk.SkillCurves(
+        sim.steps.astype(float),
+        mean_loss,
+        model.names,
+        p,
+        {"experiment": NAME, "seeds": list(config.seeds), "geometry": model.config()},
+    )
     paper = resource_model_for(model)
     paper_curves = sk.solve(paper, times=data.times, method="exact" if paper.C is None else "ode").curves
     rmse_paper = float(np.sqrt(np.mean((paper_curves.loss - data.loss) ** 2)))
@@ -78,21 +88,32 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
     t_data = data.learning_times(config.threshold)
     t_paper = paper_curves.learning_times(config.threshold)
     t_fit = mapping.predicted.learning_times(config.threshold)
-    rel = lambda a, b: [float((x - y) / y) if np.isfinite(x) and np.isfinite(y) else None  # noqa: E731
-                        for x, y in zip(a, b)]
     mean_field = None
     if config.optimizer == "signgd":  # the mean field is SignGD's
         mf = sk.mean_field_for(model, config.seeds[0])
         mean_field = sk.solve(mf, data.times, method="map").curves
         t_mf = mean_field.learning_times(config.threshold)
     metrics = {
-        "paper_mapping": {"eta": paper.eta, "eta_constant": PAPER_ETA_CONSTANT, "N0": paper.N0, "rmse": rmse_paper,
-                          "learning_time_relative_error": rel(t_paper, t_data)},
-        "fitted_mapping": {"eta": mapping.eta, "eta_constant": mapping.eta_constant, "N0": mapping.N0,
-                           "rmse": mapping.rmse, "max_abs_error": mapping.max_abs_error,
-                           "learning_time_relative_error": rel(t_fit, t_data)},
-        "learning_times": {"geometry": t_data.tolist(), "paper_mapping": t_paper.tolist(),
-                           "fitted_mapping": t_fit.tolist()},
+        "paper_mapping": {
+            "eta": paper.eta,
+            "eta_constant": PAPER_ETA_CONSTANT,
+            "N0": paper.N0,
+            "rmse": rmse_paper,
+            "learning_time_relative_error": rel(t_paper, t_data),
+        },
+        "fitted_mapping": {
+            "eta": mapping.eta,
+            "eta_constant": mapping.eta_constant,
+            "N0": mapping.N0,
+            "rmse": mapping.rmse,
+            "max_abs_error": mapping.max_abs_error,
+            "learning_time_relative_error": rel(t_fit, t_data),
+        },
+        "learning_times": {
+            "geometry": t_data.tolist(),
+            "paper_mapping": t_paper.tolist(),
+            "fitted_mapping": t_fit.tolist(),
+        },
         "simulation_seconds": sim.seconds,
     }
     curves = {"measured": data, "resource_paper": paper_curves, "resource_fitted": mapping.predicted}
@@ -102,28 +123,47 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
         metrics["mean_field"] = {"kappa": mf.kappa, "rmse": rmse_mf, "learning_time_relative_error": rel(t_mf, t_data)}
         metrics["learning_times"]["mean_field"] = t_mf.tolist()
         curves["signgd_mean_field"] = mean_field
-        mf_row = [f"| SignGD mean field (not a Resource model), no free parameter | kappa = lr sqrt(2N/pi) = "
-                  f"{mf.kappa:.4g} | - | {rmse_mf:.3g} | {_errors(metrics['mean_field'])} |"]
-    md = "\n".join([
-        f"Geometry model: {config.n_skills} skills, p_k ~ k^-{config.zipf_alpha:g}, N = {config.N}, orthogonal random "
-        f"task vectors, {config.optimizer} lr {config.lr:g}, {config.steps} steps, seeds {list(config.seeds)} "
-        "(losses averaged over seeds). Simulated with skillode's GeometryModel; mapping from skillode.fit_resource_mapping.",
-        "",
-        "| Resource model | eta (constant c) | N0 | rmse of per-skill loss | learning-time rel. errors |",
-        "|---|---|---|---|---|",
-        f"| paper mapping, no free parameter | {paper.eta:.4g} ({PAPER_ETA_CONSTANT:g}) | {paper.N0:g} | "
-        f"{rmse_paper:.3g} | "
-        f"{_errors(metrics['paper_mapping'])} |",
-        f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g}) | {mapping.N0:.3g} | {mapping.rmse:.3g} | "
-        f"{_errors(metrics['fitted_mapping'])} |",
-        *mf_row,
-        "",
-        f"Learning times (loss {config.threshold:g}): Geometry {', '.join(fmt(x) for x in t_data)}.",
-        "",
-        "![geometry vs resource](geometry_curves.png)",
-    ])
-    return ExperimentResult(NAME, "Geometry model vs Resource model", asdict(config) | {"environment": environment()},
-                            metrics, curves, {}, md, ("geometry_curves.png",))
+        mf_row = [
+            f"| SignGD mean field (not a Resource model), no free parameter | kappa = lr sqrt(2N/pi) = "
+            f"{mf.kappa:.4g} | - | {rmse_mf:.3g} | {_errors(metrics['mean_field'])} |"
+        ]
+    md = "\n".join(
+        [
+            f"Geometry model: {config.n_skills} skills, p_k ~ k^-{config.zipf_alpha:g}, N = {config.N}, "
+            f"orthogonal random task vectors, {config.optimizer} lr {config.lr:g}, {config.steps} steps, "
+            f"seeds {list(config.seeds)} (losses averaged over seeds). Simulated with skillode's GeometryModel; "
+            "mapping from skillode.fit_resource_mapping.",
+            "",
+            "| Resource model | eta (constant c) | N0 | rmse of per-skill loss | learning-time rel. errors |",
+            "|---|---|---|---|---|",
+            f"| paper mapping, no free parameter | {paper.eta:.4g} ({PAPER_ETA_CONSTANT:g}) | {paper.N0:g} | "
+            f"{rmse_paper:.3g} | "
+            f"{_errors(metrics['paper_mapping'])} |",
+            f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g}) | {mapping.N0:.3g} | "
+            f"{mapping.rmse:.3g} | "
+            f"{_errors(metrics['fitted_mapping'])} |",
+            *mf_row,
+            "",
+            f"Learning times (loss {config.threshold:g}): Geometry {', '.join(fmt(x) for x in t_data)}.",
+            "",
+            "![geometry vs resource](geometry_curves.png)",
+        ]
+    )
+    return ExperimentResult(
+        NAME,
+        "Geometry model vs Resource model",
+        asdict(config) | {"environment": environment()},
+        metrics,
+        curves,
+        {},
+        md,
+        ("geometry_curves.png",),
+    )
+
+
+def rel(predicted, measured) -> list[float | None]:
+    """(predicted - measured) / measured per skill; None where either is not finite."""
+    return [float((x - y) / y) if np.isfinite(x) and np.isfinite(y) else None for x, y in zip(predicted, measured)]
 
 
 def _errors(row: dict) -> str:
@@ -146,8 +186,9 @@ def plot(result: ExperimentResult, out_dir) -> list:
     plot_curves(result.curves["resource_paper"], ax, kind="loss", style=":", label_prefix="paper map ", colors=colors)
     plot_curves(result.curves["resource_fitted"], ax, kind="loss", style="--", label_prefix="fitted ", colors=colors)
     if "signgd_mean_field" in result.curves:
-        plot_curves(result.curves["signgd_mean_field"], ax, kind="loss", style="-.", label_prefix="mean field ",
-                    colors=colors)
+        plot_curves(
+            result.curves["signgd_mean_field"], ax, kind="loss", style="-.", label_prefix="mean field ", colors=colors
+        )
     ax.legend(fontsize="xx-small", ncol=3)
     fig.tight_layout()
     fig.savefig(out_dir / "geometry_curves.png", dpi=110)

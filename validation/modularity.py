@@ -36,10 +36,30 @@ import torch
 
 import skillode as sk
 
-from ._common import (ExperimentResult, TimesCase, bootstrap_ci, check_positive_int, check_seeds, environment,
-                      finite_mean, first_step_relative, fmt, model_times_or_nan, paired_ratio, try_fit_resource_times)
-from ._train import (TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups,
-                     train)
+from ._common import (
+    ExperimentResult,
+    TimesCase,
+    bootstrap_ci,
+    check_positive_int,
+    check_seeds,
+    environment,
+    finite_mean,
+    first_step_relative,
+    fmt,
+    model_times_or_nan,
+    paired_ratio,
+    try_fit_resource_times,
+)
+from ._train import (
+    TrainRecord,
+    TrainSettings,
+    concat_records,
+    init_mlp,
+    mlp_forward,
+    seed_generators,
+    seed_groups,
+    train,
+)
 
 NAME = "modularity"
 TASK_NAMES = ("x_a^2 (frequent)", "x_b^2 (rare)")
@@ -91,7 +111,7 @@ class ModularityConfig:
     def weights(self, condition: str) -> tuple[float, float]:
         """Task weights of the loss in a condition (they sum to 1)."""
         p = np.asarray(self.frequencies, dtype=np.float64)
-        w = p ** self.reweight_alpha if condition == "reweighted" else p
+        w = p**self.reweight_alpha if condition == "reweighted" else p
         w = w / w.sum()
         return float(w[0]), float(w[1])
 
@@ -108,8 +128,12 @@ def train_condition(config: ModularityConfig, condition: str, *, progress: bool 
     if condition not in CONDITIONS:
         raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
     seeds = list(config.seeds)
-    return concat_records([_train_group(config, condition, seeds[g], progress)
-                           for g in seed_groups(len(seeds), config.train_size * config.hidden)])
+    return concat_records(
+        [
+            _train_group(config, condition, seeds[g], progress)
+            for g in seed_groups(len(seeds), config.train_size * config.hidden)
+        ]
+    )
 
 
 def _train_group(config: ModularityConfig, condition: str, seeds: list[int], progress: bool) -> TrainRecord:
@@ -140,8 +164,18 @@ def _train_group(config: ModularityConfig, condition: str, seeds: list[int], pro
         predict = lambda p: mlp_forward(p, x)  # noqa: E731
         predict_test = lambda p: mlp_forward(p, xt)  # noqa: E731
     settings = TrainSettings(config.steps, config.lr, "adam", config.threads)
-    return train(params, predict, y, w, settings, seeds=seeds, classification=False, progress=progress,
-                 desc=f"modularity: {condition}", test=(predict_test, yt))
+    return train(
+        params,
+        predict,
+        y,
+        w,
+        settings,
+        seeds=seeds,
+        classification=False,
+        progress=progress,
+        desc=f"modularity: {condition}",
+        test=(predict_test, yt),
+    )
 
 
 def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False) -> ExperimentResult:
@@ -155,16 +189,30 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
         times[cond] = first_step_relative(rec.test_loss, config.loss_fraction)  # (S, 2)
         arrays[cond] = {"test_loss": rec.test_loss, "times": times[cond]}
         curves[f"measured_{cond}"] = sk.SkillCurves(
-            rec.steps, np.exp(np.mean(np.log(rec.test_loss), axis=0)), TASK_NAMES, config.frequencies,
-            {"experiment": NAME, "condition": cond, "seeds": list(config.seeds), "split": "test",
-             "average": "geometric mean over seeds", "weights": list(config.weights(cond))})
+            rec.steps,
+            np.exp(np.mean(np.log(rec.test_loss), axis=0)),
+            TASK_NAMES,
+            config.frequencies,
+            {
+                "experiment": NAME,
+                "condition": cond,
+                "seeds": list(config.seeds),
+                "split": "test",
+                "average": "geometric mean over seeds",
+                "weights": list(config.weights(cond)),
+            },
+        )
 
     def summary(cond: str) -> dict:
         t = times[cond]
-        return {"t1": bootstrap_ci(t[:, 0], seed=1), "t2": bootstrap_ci(t[:, 1], seed=2),
-                "t2_over_t1": bootstrap_ci(t[:, 1], t[:, 0], seed=3, paired=True),
-                "learned_fraction": [float(np.mean(np.isfinite(t[:, k]))) for k in range(2)],
-                "t1_quantiles": _quantiles(t[:, 0]), "t2_quantiles": _quantiles(t[:, 1])}
+        return {
+            "t1": bootstrap_ci(t[:, 0], seed=1),
+            "t2": bootstrap_ci(t[:, 1], seed=2),
+            "t2_over_t1": bootstrap_ci(t[:, 1], t[:, 0], seed=3, paired=True),
+            "learned_fraction": [float(np.mean(np.isfinite(t[:, k]))) for k in range(2)],
+            "t1_quantiles": _quantiles(t[:, 0]),
+            "t2_quantiles": _quantiles(t[:, 1]),
+        }
 
     measured = {cond: summary(cond) for cond in CONDITIONS}
     speedups, pairing = speedup_ratios(times)
@@ -174,8 +222,9 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
     dom_t = domino.learning_times(0.0)
     domino_rare_speedup = float(dom_t[1] / dom_t[0])
     mean_t = finite_mean(times["nonmodular"]).tolist()
-    eta, n0, rms = try_fit_resource_times([TimesCase(config.weights("nonmodular"), tuple(mean_t),
-                                                     config.loss_fraction)])
+    eta, n0, rms = try_fit_resource_times(
+        [TimesCase(config.weights("nonmodular"), tuple(mean_t), config.loss_fraction)]
+    )
     pred_rw = model_times_or_nan(config.weights("reweighted"), eta, n0, config.loss_fraction)
     pred_nm = model_times_or_nan(config.weights("nonmodular"), eta, n0, config.loss_fraction)
     meas_rw = finite_mean(times["reweighted"]).tolist()
@@ -189,8 +238,12 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
         "speedup_pairing": pairing,
         "domino_predicted_rare_speedup_modular": domino_rare_speedup,
         "resource": {
-            "eta": eta, "N0": n0, "rms_log_residual_fit": rms, "fitted_on": "nonmodular seed-mean learning times",
-            "nonmodular_fitted": pred_nm.tolist(), "reweighted_predicted": pred_rw.tolist(),
+            "eta": eta,
+            "N0": n0,
+            "rms_log_residual_fit": rms,
+            "fitted_on": "nonmodular seed-mean learning times",
+            "nonmodular_fitted": pred_nm.tolist(),
+            "reweighted_predicted": pred_rw.tolist(),
             "reweighted_measured": meas_rw,
             "reweighted_relative_error": [float((pred_rw[k] - meas_rw[k]) / meas_rw[k]) for k in range(2)],
             "predicted_rare_speedup_reweighted": float(pred_nm[1] / pred_rw[1]),
@@ -198,15 +251,24 @@ def run(config: ModularityConfig = ModularityConfig(), *, progress: bool = False
         "wall_seconds": wall,
         "threads_used": threads.pop() if len(threads) == 1 else None,
     }
-    cfg = asdict(config) | {"environment": environment(),
-                            "weights": {c: list(config.weights(c)) for c in CONDITIONS}}
-    return ExperimentResult(NAME, "Modularity and loss reweighting", cfg, metrics, curves, arrays,
-                            _markdown(config, metrics), ("modularity_times.png", "modularity_curves.png"))
+    cfg = asdict(config) | {"environment": environment(), "weights": {c: list(config.weights(c)) for c in CONDITIONS}}
+    return ExperimentResult(
+        NAME,
+        "Modularity and loss reweighting",
+        cfg,
+        metrics,
+        curves,
+        arrays,
+        _markdown(config, metrics),
+        ("modularity_times.png", "modularity_curves.png"),
+    )
 
 
 SPEEDUPS = {  # name: (other condition, task index, bootstrap seed)
-    "modular_rare": ("modular", 1, 11), "modular_frequent": ("modular", 0, 12),
-    "reweighted_rare": ("reweighted", 1, 13), "reweighted_frequent": ("reweighted", 0, 14),
+    "modular_rare": ("modular", 1, 11),
+    "modular_frequent": ("modular", 0, 12),
+    "reweighted_rare": ("reweighted", 1, 13),
+    "reweighted_frequent": ("reweighted", 0, 14),
 }
 
 
@@ -246,9 +308,11 @@ def _markdown(config: ModularityConfig, m: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for cond, d in m["measured"].items():
-        lines.append(f"| {cond} | {fmt(d['t1'][0])} [{fmt(d['t1'][1])}, {fmt(d['t1'][2])}] | {fmt(d['t2'][0])} "
-                     f"[{fmt(d['t2'][1])}, {fmt(d['t2'][2])}] | {', '.join(fmt(q) for q in d['t2_quantiles'])} | "
-                     f"{fmt(d['t2_over_t1'][0])} | {d['learned_fraction'][0]:.0%}, {d['learned_fraction'][1]:.0%} |")
+        lines.append(
+            f"| {cond} | {fmt(d['t1'][0])} [{fmt(d['t1'][1])}, {fmt(d['t1'][2])}] | {fmt(d['t2'][0])} "
+            f"[{fmt(d['t2'][1])}, {fmt(d['t2'][2])}] | {', '.join(fmt(q) for q in d['t2_quantiles'])} | "
+            f"{fmt(d['t2_over_t1'][0])} | {d['learned_fraction'][0]:.0%}, {d['learned_fraction'][1]:.0%} |"
+        )
     s = m["speedups"]
     n = m["speedup_pairing"]
     r = m["resource"]

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,8 @@ def _entry(module: ModuleType, config_type: type, available: Callable[[], bool] 
 
 
 EXPERIMENTS: dict[str, Experiment] = {
-    e.name: e for e in (
+    e.name: e
+    for e in (
         _entry(domino, domino.DominoConfig),
         _entry(compositional, compositional.CompositionalConfig),
         _entry(modularity, modularity.ModularityConfig),
@@ -90,9 +92,15 @@ def resolve_names(names: str | Sequence[str]) -> list[str]:
     return out
 
 
-def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool = False,
-                 configs: Mapping[str, Any] | None = None, progress: bool = False,
-                 threads: int | None = None) -> Report:
+def write_report(
+    names: str | Sequence[str],
+    out_dir: str | Path,
+    *,
+    quick: bool = False,
+    configs: Mapping[str, Any] | None = None,
+    progress: bool = False,
+    threads: int | None = None,
+) -> Report:
     """Run the named experiments and write report.md, metrics.json, figures and curves into out_dir.
 
     Args:
@@ -137,20 +145,24 @@ def write_report(names: str | Sequence[str], out_dir: str | Path, *, quick: bool
         seconds[key] = time.perf_counter() - start
         results[key] = res
 
-    lines = ["# skillode validation report", "",
-             "Neural networks trained with torch (seeds batched) against the skill-learning models of "
-             "Liu et al. (arXiv 2501.12391). Numbers are also in metrics.json; per-condition curves "
-             "(seed means and model curves) in curves_*.npz; per-seed per-step arrays (loss, accuracy, "
-             "learning times) in arrays_*.npz.", ""]
+    lines = [
+        "# skillode validation report",
+        "",
+        "Neural networks trained with torch (seeds batched) against the skill-learning models of "
+        "Liu et al. (arXiv 2501.12391). Numbers are also in metrics.json; per-condition curves "
+        "(seed means and model curves) in curves_*.npz; per-seed per-step arrays (loss, accuracy, "
+        "learning times) in arrays_*.npz.",
+        "",
+    ]
     for i, (key, res) in enumerate(results.items(), 1):
-        lines += [f"## {i}. {res.title} (`{key}`)", "", res.markdown, "",
-                  f"_Run time: {seconds[key]:.1f} s._", ""]
+        lines += [f"## {i}. {res.title} (`{key}`)", "", res.markdown, "", f"_Run time: {seconds[key]:.1f} s._", ""]
     for key, why in skipped.items():
         lines += [f"## {key}", "", f"{key}: {why}.", ""]
     report_path = out / "report.md"
     report_path.write_text("\n".join(lines))
-    metrics = {key: {"config": res.config, "metrics": res.metrics, "seconds": seconds[key]}
-               for key, res in results.items()}
+    metrics = {
+        key: {"config": res.config, "metrics": res.metrics, "seconds": seconds[key]} for key, res in results.items()
+    }
     metrics["_skipped"] = skipped
     metrics["_quick"] = quick
     metrics_path = out / "metrics.json"

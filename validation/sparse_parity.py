@@ -22,14 +22,22 @@ How the task is posed (our choice, kept close to the paper's multitask sparse pa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
 
-from ._train import (TrainRecord, TrainSettings, concat_records, init_mlp, mlp_forward, seed_generators, seed_groups,
-                     train)
+from ._train import (
+    TrainRecord,
+    TrainSettings,
+    concat_records,
+    init_mlp,
+    mlp_forward,
+    seed_generators,
+    seed_groups,
+    train,
+)
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,9 @@ def _targets(x: torch.Tensor, tasks: Sequence[ParityTask]) -> torch.Tensor:
     return torch.stack([-((-1.0) ** len(t.bits)) * torch.prod(x[:, list(t.bits)], dim=1) for t in tasks], dim=1)
 
 
-def make_parity_data(tasks: Sequence[ParityTask], seeds: Sequence[int], n_bits: int, train_size: int,
-                     test_size: int) -> ParityData:
+def make_parity_data(
+    tasks: Sequence[ParityTask], seeds: Sequence[int], n_bits: int, train_size: int, test_size: int
+) -> ParityData:
     """Draw each seed's training and test sets (see the module docstring for the order of draws)."""
     for t in tasks:
         if not t.bits or min(t.bits) < 0 or max(t.bits) >= n_bits:
@@ -96,9 +105,18 @@ def make_parity_data(tasks: Sequence[ParityTask], seeds: Sequence[int], n_bits: 
     return ParityData(torch.stack(xs), torch.stack(ys), torch.stack(ws), torch.stack(xts), torch.stack(yts), gens)
 
 
-def train_parity(tasks: Sequence[ParityTask], seeds: Sequence[int], *, n_bits: int, hidden: int,
-                 train_size: int, test_size: int, settings: TrainSettings, progress: bool = False,
-                 desc: str = "parity") -> TrainRecord:
+def train_parity(
+    tasks: Sequence[ParityTask],
+    seeds: Sequence[int],
+    *,
+    n_bits: int,
+    hidden: int,
+    train_size: int,
+    test_size: int,
+    settings: TrainSettings,
+    progress: bool = False,
+    desc: str = "parity",
+) -> TrainRecord:
     """Train one [n_bits, hidden, n_tasks] ReLU MLP per seed, all seeds batched, on the tasks.
 
     Returns the per-step train and test loss and accuracy, each (n_seeds, steps + 1, n_tasks).
@@ -111,22 +129,25 @@ def train_parity(tasks: Sequence[ParityTask], seeds: Sequence[int], *, n_bits: i
         chunk = seeds[group]
         data = make_parity_data(tasks, chunk, n_bits, train_size, test_size)
         params = init_mlp([n_bits, hidden, len(tasks)], data.generators)
-        records.append(train(
-            params,
-            lambda p, d=data: mlp_forward(p, d.x_train),
-            data.y_train,
-            data.w_train,
-            settings,
-            seeds=chunk,
-            progress=progress,
-            desc=desc,
-            test=(lambda p, d=data: mlp_forward(p, d.x_test), data.y_test),
-        ))
+        records.append(
+            train(
+                params,
+                lambda p, d=data: mlp_forward(p, d.x_train),
+                data.y_train,
+                data.w_train,
+                settings,
+                seeds=chunk,
+                progress=progress,
+                desc=desc,
+                test=(lambda p, d=data: mlp_forward(p, d.x_test), data.y_test),
+            )
+        )
     return concat_records(records)
 
 
-def mean_curves(record: TrainRecord, names: Sequence[str], frequencies: Sequence[float], metadata: dict,
-                *, split: str = "test"):
+def mean_curves(
+    record: TrainRecord, names: Sequence[str], frequencies: Sequence[float], metadata: dict, *, split: str = "test"
+):
     """Seed-averaged per-task loss as SkillCurves (split "test" or "train")."""
     import skillode as sk
 

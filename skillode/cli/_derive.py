@@ -18,14 +18,20 @@ def register(sub) -> None:
     ap = sub.add_parser(
         "derive",
         help="print closed-form results (exact solution, learning times, limits, scaling laws) with their checks",
-        description=("Render derivations: sympy statements with assumptions, checked symbolically and against "
-                     "skillode's solvers. No NAME (or --all) means every result."),
+        description=(
+            "Render derivations: sympy statements with assumptions, checked symbolically and against "
+            "skillode's solvers. No NAME (or --all) means every result."
+        ),
     )
     ap.add_argument("names", nargs="*", metavar="NAME", help="results to render (see --list); default all")
     ap.add_argument("--all", action="store_true", help="every result (the default when no NAME is given)")
     ap.add_argument("--list", action="store_true", help="list the result names and titles, then exit")
-    ap.add_argument("--format", choices=("text", "latex", "markdown"), default=None,
-                    help="output format (default: from --out's suffix .md/.tex/.txt, else text)")
+    ap.add_argument(
+        "--format",
+        choices=("text", "latex", "markdown"),
+        default=None,
+        help="output format (default: from --out's suffix .md/.tex/.txt, else text)",
+    )
     ap.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
     ap.add_argument("--no-check", action="store_true", help="statements only; skip the (seconds-long) checks")
     ap.set_defaults(func=run)

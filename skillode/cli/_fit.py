@@ -18,8 +18,8 @@ import numpy as np
 
 from ..curves import SkillCurves
 from ..curves._json import _jsonable
-from ._common import _float_list
 from ..fitting import CRITERIA, MODELS, QUANTITIES, Comparison, compare, prediction_error, to_loss
+from ._common import _float_list
 
 
 def _name_list(text: str) -> list[str]:
@@ -41,26 +41,55 @@ def register(sub) -> None:
     )
     ap.add_argument("files", nargs="+", type=Path, metavar="FILE", help="observed curves (.csv or .npz)")
     ap.add_argument("--model", choices=MODELS + ("all",), default="all", help="model to fit (default: all, ranked)")
-    ap.add_argument("--free", type=_name_list, default=None,
-                    help="free parameters of a single --model, e.g. eta,N0,offset,gate_exponent,p "
-                         "(default: resource eta,N0; domino eta; parallel eta; plus p without frequencies)")
+    ap.add_argument(
+        "--free",
+        type=_name_list,
+        default=None,
+        help="free parameters of a single --model, e.g. eta,N0,offset,gate_exponent,p "
+        "(default: resource eta,N0; domino eta; parallel eta; plus p without frequencies)",
+    )
     ap.add_argument("--fit-offset", action="store_true", help="also fit a time offset (every model)")
-    ap.add_argument("--quantity", choices=QUANTITIES, default="loss",
-                    help="the files hold losses or accuracies (mapped to loss = (1 - acc) / (1 - chance))")
+    ap.add_argument(
+        "--quantity",
+        choices=QUANTITIES,
+        default="loss",
+        help="the files hold losses or accuracies (mapped to loss = (1 - acc) / (1 - chance))",
+    )
     ap.add_argument("--chance", type=float, default=0.0, help="chance accuracy for --quantity accuracy (default 0)")
-    ap.add_argument("--normalize", action="store_true", help="divide each observed loss (with --quantity accuracy, its loss-equivalent) and each "
-                         "model curve by its value at the first step")
+    ap.add_argument(
+        "--normalize",
+        action="store_true",
+        help="divide each observed loss (with --quantity accuracy, its loss-equivalent) and each "
+        "model curve by its value at the first step",
+    )
     ap.add_argument("--loss", choices=("mse", "ce"), default="mse", help="Resource-model loss (default mse)")
-    ap.add_argument("--frequencies", type=_float_list, action="append", default=None, metavar="P1,P2,...",
-                    help="skill frequencies, once per FILE in order (default: from the files)")
+    ap.add_argument(
+        "--frequencies",
+        type=_float_list,
+        action="append",
+        default=None,
+        metavar="P1,P2,...",
+        help="skill frequencies, once per FILE in order (default: from the files)",
+    )
     ap.add_argument("--criterion", choices=CRITERIA, default="aic", help="ranking criterion (default aic)")
     ap.add_argument("--bootstrap", type=int, default=100, help="bootstrap refits for intervals (default 100; 0: Wald)")
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     ap.add_argument("--level", type=float, default=0.95, help="interval level (default 0.95)")
-    ap.add_argument("--holdout-skills", type=_name_list, default=None, metavar="A,B",
-                    help="fit without these skills, then report the error of predicting them")
-    ap.add_argument("--test", type=Path, action="append", default=None, metavar="FILE",
-                    help="held-out frequency setting (with frequencies) to predict; repeatable")
+    ap.add_argument(
+        "--holdout-skills",
+        type=_name_list,
+        default=None,
+        metavar="A,B",
+        help="fit without these skills, then report the error of predicting them",
+    )
+    ap.add_argument(
+        "--test",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="held-out frequency setting (with frequencies) to predict; repeatable",
+    )
     ap.add_argument("--progress", action="store_true", help="show bootstrap progress bars")
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.set_defaults(func=run)
@@ -78,7 +107,9 @@ def run(args) -> int:
     frequencies = None
     if args.frequencies is not None:
         if len(args.frequencies) != len(args.files):
-            raise ValueError(f"--frequencies must be given once per FILE ({len(args.files)}), got {len(args.frequencies)}")
+            raise ValueError(
+                f"--frequencies must be given once per FILE ({len(args.files)}), got {len(args.frequencies)}"
+            )
         frequencies = args.frequencies[0] if len(args.files) == 1 else args.frequencies
     fit_skills = None
     if args.holdout_skills is not None:
@@ -92,15 +123,32 @@ def run(args) -> int:
     tests = [SkillCurves.load(f) for f in (args.test or [])]
     for f, t in zip(args.test or [], tests):
         if t.frequencies is None:
-            raise ValueError(f"--test {f.name}: held-out settings need frequencies (an npz or a CSV with a skillode-meta line)")
+            raise ValueError(
+                f"--test {f.name}: held-out settings need frequencies (an npz or a CSV with a skillode-meta line)"
+            )
 
     curves = raw[0] if len(raw) == 1 else raw
-    kwargs = dict(quantity=args.quantity, chance=args.chance, normalize=args.normalize, frequencies=frequencies,
-                  skills=fit_skills, n_bootstrap=args.bootstrap, seed=args.seed, level=args.level,
-                  progress=args.progress)
+    kwargs = dict(
+        quantity=args.quantity,
+        chance=args.chance,
+        normalize=args.normalize,
+        frequencies=frequencies,
+        skills=fit_skills,
+        n_bootstrap=args.bootstrap,
+        seed=args.seed,
+        level=args.level,
+        progress=args.progress,
+    )
     free = None if args.free is None else {models[0]: args.free + (["offset"] if args.fit_offset else [])}
-    comparison = compare(curves, models, free=free, criterion=args.criterion,
-                         extra_free=("offset",) if args.fit_offset else (), loss=args.loss, **kwargs)
+    comparison = compare(
+        curves,
+        models,
+        free=free,
+        criterion=args.criterion,
+        extra_free=("offset",) if args.fit_offset else (),
+        loss=args.loss,
+        **kwargs,
+    )
 
     heldout: dict[str, dict] = {}
     for name, res in comparison.results.items():
@@ -157,8 +205,17 @@ def _write_tables(comparison: Comparison, out: Path) -> None:
         for name in comparison.ranking:
             res = comparison.results[name]
             for row in res.table():
-                writer.writerow([name, row["parameter"], repr(row["estimate"]), repr(row["stderr"]),
-                                 repr(row["low"]), repr(row["high"]), res.interval_method])
+                writer.writerow(
+                    [
+                        name,
+                        row["parameter"],
+                        repr(row["estimate"]),
+                        repr(row["stderr"]),
+                        repr(row["low"]),
+                        repr(row["high"]),
+                        res.interval_method,
+                    ]
+                )
 
 
 def _plot_overlay(comparison: Comparison, data: list[SkillCurves], path: Path) -> None:
@@ -171,18 +228,19 @@ def _plot_overlay(comparison: Comparison, data: list[SkillCurves], path: Path) -
 
     names = comparison.ranking
     shown = data[:4]
-    fig, axes = plt.subplots(len(shown), len(names), figsize=(4.2 * len(names), 3.2 * len(shown)),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        len(shown), len(names), figsize=(4.2 * len(names), 3.2 * len(shown)), squeeze=False, sharey=True
+    )
     cmap = plt.get_cmap("viridis")
     for s, observed in enumerate(shown):
         colors = [cmap(k / max(observed.n_skills - 1, 1)) for k in range(observed.n_skills)]
         for j, name in enumerate(names):
             ax = axes[s, j]
             res = comparison.results[name]
-            plot_curves(observed, ax, kind="loss", style="o", colors=colors, markersize=2.5, alpha=0.6,
-                        label_prefix="data ")
-            plot_curves(res.fitted[s], ax, kind="loss", style="-", colors=colors, linewidth=1.5,
-                        label_prefix="fit ")
+            plot_curves(
+                observed, ax, kind="loss", style="o", colors=colors, markersize=2.5, alpha=0.6, label_prefix="data "
+            )
+            plot_curves(res.fitted[s], ax, kind="loss", style="-", colors=colors, linewidth=1.5, label_prefix="fit ")
             title = f"{name}: R^2 {res.r2:.4f}, {comparison.criterion.upper()} {getattr(res, comparison.criterion):.1f}"
             ax.set_title(title if len(shown) == 1 else f"setting {s}, {title}", fontsize="small")
             if observed.n_skills > 6 or j > 0:

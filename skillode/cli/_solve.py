@@ -24,14 +24,19 @@ def register(sub) -> None:
     ap.add_argument("model", choices=("resource", "domino", "parallel"))
     freq = ap.add_mutually_exclusive_group(required=True)
     freq.add_argument("--p", type=_float_list, help="skill frequencies, comma-separated (e.g. 1,0.1)")
-    freq.add_argument("--power-law", type=float, metavar="ALPHA",
-                      help="frequencies p_k = k^-ALPHA / sum (with --n skills)")
+    freq.add_argument(
+        "--power-law", type=float, metavar="ALPHA", help="frequencies p_k = k^-ALPHA / sum (with --n skills)"
+    )
     ap.add_argument("--n", type=int, default=10, help="number of skills for --power-law (default 10)")
     ap.add_argument("--eta", type=float, required=True, help="learning resource per step")
     ap.add_argument("--N0", type=float, default=0.0, help="wasted resource (resource, parallel)")
     ap.add_argument("--steps", type=int, required=True, help="solve on steps 0..STEPS")
-    ap.add_argument("--method", choices=registered_methods(), default=None,
-                    help="solver (default: exact where it applies, else ode)")
+    ap.add_argument(
+        "--method",
+        choices=registered_methods(),
+        default=None,
+        help="solver (default: exact where it applies, else ode)",
+    )
     ap.add_argument("--loss", choices=("mse", "ce"), default="mse", help="Resource-model loss (default mse)")
     ap.add_argument("--threshold", type=float, default=0.1, help="loss threshold for learning times (default 0.1)")
     ap.add_argument("--out", type=Path, required=True, help="output directory")
@@ -77,7 +82,10 @@ def run(args) -> int:
     }
     (out / "meta.json").write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
     _plot(curves, out / "skills.png", f"{args.model} model ({solution.method})")
-    print(f"{args.model} model, {curves.n_skills} skills, {args.steps} steps, solver {solution.method}: {solution.message}")
+    print(
+        f"{args.model} model, {curves.n_skills} skills, {args.steps} steps, "
+        f"solver {solution.method}: {solution.message}"
+    )
     print(f"learning time to loss {args.threshold:g}:")
     for name, pk, tk in list(zip(curves.names, p, times))[:20]:
         shown = "not reached" if not np.isfinite(tk) else f"{tk:.1f}"

@@ -29,8 +29,12 @@ from ..sweeps import (
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("sweep", help="Geometry-model scaling and two-skill sweeps",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "sweep",
+        help="Geometry-model scaling and two-skill sweeps",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("target", choices=("scaling", "ratio", "two-skill"), help="which sweep")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--alphas", type=float, nargs="+", help="Zipf exponents (scaling)")
@@ -55,9 +59,18 @@ def register(subparsers) -> None:
 
 def _scaling_config(args) -> ScalingSweepConfig:
     kw = {}
-    for arg, key in (("alphas", "alphas"), ("Ns", "Ns"), ("seeds", "seeds"), ("steps", "steps"),
-                     ("skills", "n_skills"), ("lr", "lr"), ("optimizer", "optimizer"), ("tasks", "tasks"),
-                     ("batch", "batch"), ("dtype", "dtype")):
+    for arg, key in (
+        ("alphas", "alphas"),
+        ("Ns", "Ns"),
+        ("seeds", "seeds"),
+        ("steps", "steps"),
+        ("skills", "n_skills"),
+        ("lr", "lr"),
+        ("optimizer", "optimizer"),
+        ("tasks", "tasks"),
+        ("batch", "batch"),
+        ("dtype", "dtype"),
+    ):
         value = getattr(args, arg)
         if value is not None:
             kw[key] = tuple(value) if isinstance(value, list) else value
@@ -78,11 +91,15 @@ def _plot_scaling(results, summary, path: Path) -> None:
         final = np.nanmean(results.final_loss()[i], axis=1)
         fit = summary.n_exponent[i]
         ax_n.loglog(results.Ns, final, "o", color=color, label=f"alpha={alpha:g}: a={fit.exponent:.2f}")
-        ax_n.loglog(results.Ns, fit.prefactor * results.Ns ** -fit.exponent, "--", color=color)
+        ax_n.loglog(results.Ns, fit.prefactor * results.Ns**-fit.exponent, "--", color=color)
         curve = np.nanmean(results.total_loss[i, -1], axis=0)
         keep = results.steps > 0
-        ax_s.loglog(results.steps[keep], curve[keep], color=color,
-                    label=f"alpha={alpha:g}: b={summary.step_exponent[i].exponent:.2f}")
+        ax_s.loglog(
+            results.steps[keep],
+            curve[keep],
+            color=color,
+            label=f"alpha={alpha:g}: b={summary.step_exponent[i].exponent:.2f}",
+        )
     ax_n.set_xlabel("N (parameters)")
     ax_n.set_ylabel(f"final loss (step {results.config.steps})")
     ax_s.set_xlabel("step")
@@ -97,8 +114,9 @@ def _plot_scaling(results, summary, path: Path) -> None:
 def _run_scaling(args, out: Path) -> int:
     config = _scaling_config(args)
     shard = parse_shard(args.shard)
-    written = run_scaling_sweep(config, out, shard=shard, jobs=args.jobs, threads=args.threads,
-                                progress=not args.no_progress)
+    written = run_scaling_sweep(
+        config, out, shard=shard, jobs=args.jobs, threads=args.threads, progress=not args.no_progress
+    )
     results = load_scaling_sweep(out)
     print(f"sweep scaling: {len(written)} point(s) written, {len(results.missing)} of {len(config.Ns)} missing")
     if results.missing:
@@ -107,8 +125,10 @@ def _run_scaling(args, out: Path) -> int:
     (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
     _plot_scaling(results, summary, out / "scaling.png")
     for alpha, nf, sf in zip(summary.alphas, summary.n_exponent, summary.step_exponent):
-        print(f"alpha={alpha:g}: L ~ N^-{nf.exponent:.3f} [{nf.exponent_ci[0]:.3f}, {nf.exponent_ci[1]:.3f}], "
-              f"L ~ S^-{sf.exponent:.3f} [{sf.exponent_ci[0]:.3f}, {sf.exponent_ci[1]:.3f}]")
+        print(
+            f"alpha={alpha:g}: L ~ N^-{nf.exponent:.3f} [{nf.exponent_ci[0]:.3f}, {nf.exponent_ci[1]:.3f}], "
+            f"L ~ S^-{sf.exponent:.3f} [{sf.exponent_ci[0]:.3f}, {sf.exponent_ci[1]:.3f}]"
+        )
     return 0
 
 

@@ -13,16 +13,25 @@ def register(sub) -> None:
         "validate",
         help="train MLPs (torch) and compare them with the models; writes report.md, PNGs, metrics.json",
         description="Run validation experiments (" + ", ".join(EXPERIMENT_NAMES) + ") and write report.md, "
-                    "PNG figures (data and model overlaid), metrics.json and curves_*.npz into --out.",
+        "PNG figures (data and model overlaid), metrics.json and curves_*.npz into --out.",
     )
-    ap.add_argument("names", nargs="*", default=["all"], metavar="NAME",
-                    help="experiments to run: all (default) or any of " + ", ".join(EXPERIMENT_NAMES))
+    ap.add_argument(
+        "names",
+        nargs="*",
+        default=["all"],
+        metavar="NAME",
+        help="experiments to run: all (default) or any of " + ", ".join(EXPERIMENT_NAMES),
+    )
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.add_argument("--quick", action="store_true", help="small configs (a few minutes on 2 cores)")
     ap.add_argument("--progress", action="store_true", help="show progress bars")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch threads for training (default: automatic, min(2, available cores), "
-                         "lowered to 1 when the load average shows other jobs using the cores)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads for training (default: automatic, min(2, available cores), "
+        "lowered to 1 when the load average shows other jobs using the cores)",
+    )
     ap.set_defaults(func=run)
 
 
@@ -31,8 +40,9 @@ def run(args: argparse.Namespace) -> int:
         from ..validation import write_report
     except ImportError as exc:
         raise ValueError(f"the validation package needs torch ({exc}); install torch==2.13.0") from exc
-    report = write_report(args.names or ["all"], args.out, quick=args.quick, progress=args.progress,
-                          threads=args.threads)
+    report = write_report(
+        args.names or ["all"], args.out, quick=args.quick, progress=args.progress, threads=args.threads
+    )
     print(f"wrote {report.report}, {report.metrics} and {len(report.figures)} figures")
     for name, why in report.skipped.items():
         print(f"skipped {name}: {why}")

@@ -25,8 +25,12 @@ def to_csv_text(curves: SkillCurves) -> str:
     """Wide CSV; the meta line also records the layout and the exact names (JSON), so every name
     round-trips, including names with commas, quotes, newlines or surrounding spaces."""
     buf = io.StringIO()
-    header = {"frequencies": None if curves.frequencies is None else curves.frequencies.tolist(),
-              "metadata": _jsonable(curves.metadata), "layout": "wide", "names": list(curves.names)}
+    header = {
+        "frequencies": None if curves.frequencies is None else curves.frequencies.tolist(),
+        "metadata": _jsonable(curves.metadata),
+        "layout": "wide",
+        "names": list(curves.names),
+    }
     buf.write(META_PREFIX + json.dumps(header) + "\n")
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["step", *curves.names])
@@ -55,8 +59,11 @@ def from_csv_text(cls: type[SkillCurves], text: str, source: str) -> SkillCurves
     """Parse wide or long CSV; see SkillCurves.from_csv_text."""
     text = text.removeprefix("\ufeff")
     header_meta = _meta(text, source)
-    rows = [r for r in csv.reader(io.StringIO(_strip_leading_comments(text)), skipinitialspace=True)
-            if r and not (len(r) == 1 and not r[0].strip()) and not r[0].startswith("#")]
+    rows = [
+        r
+        for r in csv.reader(io.StringIO(_strip_leading_comments(text)), skipinitialspace=True)
+        if r and not (len(r) == 1 and not r[0].strip()) and not r[0].startswith("#")
+    ]
     if len(rows) < 2:
         raise ValueError(f"{source}: needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
@@ -83,7 +90,7 @@ def _meta(text: str, source: str) -> dict:
     if meta_line is None:
         return {}
     try:
-        meta = json.loads(meta_line[len(META_PREFIX):])
+        meta = json.loads(meta_line[len(META_PREFIX) :])
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source}: malformed skillode-meta line ({exc.msg})") from exc
     if not isinstance(meta, dict) or meta.get("layout", "wide") not in ("wide", "long"):
@@ -104,11 +111,15 @@ def _exact_names(header_names: list[str], meta_names: Any, source: str) -> tuple
     """The meta line's exact names when they match the header (modulo surrounding spaces)."""
     if meta_names is None:
         return tuple(header_names)
-    if not isinstance(meta_names, list) or len(meta_names) != len(header_names) or any(
-        str(m).strip() != h for m, h in zip(meta_names, header_names)
+    if (
+        not isinstance(meta_names, list)
+        or len(meta_names) != len(header_names)
+        or any(str(m).strip() != h for m, h in zip(meta_names, header_names))
     ):
-        raise ValueError(f"{source}: the skillode-meta line's names do not match the header row; "
-                         "the file was edited by hand: remove the meta line or fix the header")
+        raise ValueError(
+            f"{source}: the skillode-meta line's names do not match the header row; "
+            "the file was edited by hand: remove the meta line or fix the header"
+        )
     return tuple(str(m) for m in meta_names)
 
 

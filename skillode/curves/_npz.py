@@ -26,8 +26,19 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 # what zipfile, zlib, numpy's npy reader and json raise on damaged input
-_UNREADABLE = (OSError, EOFError, ValueError, KeyError, IndexError, TypeError, OverflowError, NotImplementedError,
-               zipfile.BadZipFile, zlib.error, UnicodeDecodeError)
+_UNREADABLE = (
+    OSError,
+    EOFError,
+    ValueError,
+    KeyError,
+    IndexError,
+    TypeError,
+    OverflowError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    zlib.error,
+    UnicodeDecodeError,
+)
 _DATA_MEMBERS = ("times", "loss", "names", "frequencies", "metadata")
 _MEMBERS = _DATA_MEMBERS + ("format_version", "checksum")
 
@@ -84,8 +95,10 @@ def _read_members(path: Path) -> dict[str, Any]:
             raise ValueError(f"unexpected members {unknown}")
         raw = {k: data[k] for k in present}
     if not legacy and int(raw["format_version"]) > FORMAT_VERSION:
-        raise ValueError(f"format_version {int(raw['format_version'])} is newer than this skillode reads "
-                         f"({FORMAT_VERSION}); upgrade skillode")
+        raise ValueError(
+            f"format_version {int(raw['format_version'])} is newer than this skillode reads "
+            f"({FORMAT_VERSION}); upgrade skillode"
+        )
     times = np.asarray(raw["times"], dtype=np.float64)
     loss = np.asarray(raw["loss"], dtype=np.float64)
     names = [str(v) for v in np.atleast_1d(raw["names"]).tolist()]
@@ -98,5 +111,10 @@ def _read_members(path: Path) -> dict[str, Any]:
     meta = json.loads(meta_text)
     if not isinstance(meta, dict):
         raise ValueError("metadata is not a JSON object")
-    return {"times": times, "loss": loss, "names": tuple(names), "frequencies": freqs if freqs.size else None,
-            "metadata": meta}
+    return {
+        "times": times,
+        "loss": loss,
+        "names": tuple(names),
+        "frequencies": freqs if freqs.size else None,
+        "metadata": meta,
+    }

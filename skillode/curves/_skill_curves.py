@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -39,9 +39,7 @@ class SkillCurves:
         if loss.ndim == 1:
             loss = loss[:, None]
         if loss.ndim != 2 or loss.shape[0] != times.size:
-            raise ValueError(
-                f"loss must have shape (n_times, n_skills) = ({times.size}, n_skills), got {loss.shape}"
-            )
+            raise ValueError(f"loss must have shape (n_times, n_skills) = ({times.size}, n_skills), got {loss.shape}")
         if times.size == 0:
             raise ValueError("times must hold at least one time")
         if not np.all(np.isfinite(times)):
@@ -96,7 +94,7 @@ class SkillCurves:
             return self.names.index(skill)
         raise ValueError(f"unknown skill {skill!r}; known: {', '.join(self.names)}")
 
-    def select(self, skills: Iterable[int | str]) -> "SkillCurves":
+    def select(self, skills: Iterable[int | str]) -> SkillCurves:
         """The curves of a subset of skills, in the given order."""
         idx = [self.skill_index(s) for s in skills]
         if not idx:
@@ -108,15 +106,13 @@ class SkillCurves:
             frequencies=None if self.frequencies is None else self.frequencies[idx],
         )
 
-    def at(self, times: Sequence[float] | np.ndarray) -> "SkillCurves":
+    def at(self, times: Sequence[float] | np.ndarray) -> SkillCurves:
         """Linear interpolation of every skill's loss onto new times inside [times[0], times[-1]]."""
         t = np.asarray(times, dtype=np.float64).reshape(-1)
         if t.size == 0 or np.any(~np.isfinite(t)):
             raise ValueError("times must be a non-empty sequence of finite numbers")
         if t[0] < self.times[0] or t[-1] > self.times[-1]:
-            raise ValueError(
-                f"times must lie within the curves' range [{self.times[0]:g}, {self.times[-1]:g}]"
-            )
+            raise ValueError(f"times must lie within the curves' range [{self.times[0]:g}, {self.times[-1]:g}]")
         loss = np.column_stack([np.interp(t, self.times, self.loss[:, k]) for k in range(self.n_skills)])
         return replace(self, times=t, loss=loss)
 

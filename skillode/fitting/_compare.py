@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -56,9 +57,13 @@ def compare(
             has_p = probe_given is not None or all(c.frequencies is not None for c in raw)
             chosen = list(DEFAULT_FREE[name]) + ([] if has_p or name == "domino" else ["p"])
         if chosen is not None:
-            chosen = list(chosen) + [e for e in extra_free
-                                     if e in SCALAR_PARAMETERS[name] and e not in chosen
-                                     and not (name == "parallel" and e in ("N0", "eta") and ("eta" in chosen or "N0" in chosen))]
+            chosen = list(chosen) + [
+                e
+                for e in extra_free
+                if e in SCALAR_PARAMETERS[name]
+                and e not in chosen
+                and not (name == "parallel" and e in ("N0", "eta") and ("eta" in chosen or "N0" in chosen))
+            ]
         results[name] = fit(curves, name, chosen, **kwargs)
     scores = {n: getattr(r, criterion) for n, r in results.items()}
     ranking = tuple(sorted(scores, key=lambda n: scores[n]))
@@ -70,16 +75,22 @@ def compare(
     return Comparison(results, criterion, ranking, scores, deltas, weights)
 
 
-def predict(result: FitResult, target: SkillCurves | Sequence[float] | np.ndarray | None = None,
-            times: Sequence[float] | np.ndarray | None = None, *, setting: int = 0) -> SkillCurves:
+def predict(
+    result: FitResult,
+    target: SkillCurves | Sequence[float] | np.ndarray | None = None,
+    times: Sequence[float] | np.ndarray | None = None,
+    *,
+    setting: int = 0,
+) -> SkillCurves:
     """The fitted model's curves for other frequencies or settings; see FitResult.predict."""
     if not isinstance(result, FitResult):
         raise ValueError(f"result must be a FitResult, got {type(result).__name__}")
     return result.predict(target, times, setting=setting)
 
 
-def prediction_error(result: FitResult, curves: SkillCurves, *, skills: Sequence[int | str] | None = None,
-                     setting: int | None = None) -> PredictionError:
+def prediction_error(
+    result: FitResult, curves: SkillCurves, *, skills: Sequence[int | str] | None = None, setting: int | None = None
+) -> PredictionError:
     """Error of the fitted model's prediction of observed curves (held-out skills or settings).
 
     curves: observed SkillCurves in the fit's quantity (mapped with the fit's to_loss settings).
@@ -106,6 +117,10 @@ def prediction_error(result: FitResult, curves: SkillCurves, *, skills: Sequence
     sse = float(np.sum(err**2))
     per = {observed.names[k]: float(np.sqrt(np.mean(err[:, j] ** 2))) for j, k in enumerate(idx)}
     return PredictionError(
-        rmse=float(np.sqrt(np.mean(err**2))), mae=float(np.mean(np.abs(err))), max_abs=float(np.max(np.abs(err))),
-        r2=1.0 - sse / tss if tss > 0 else float("nan"), per_skill_rmse=per, n_points=int(err.size),
+        rmse=float(np.sqrt(np.mean(err**2))),
+        mae=float(np.mean(np.abs(err))),
+        max_abs=float(np.max(np.abs(err))),
+        r2=1.0 - sse / tss if tss > 0 else float("nan"),
+        per_skill_rmse=per,
+        n_points=int(err.size),
     )

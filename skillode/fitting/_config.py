@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .._checks import as_scalar
 
@@ -90,7 +91,6 @@ def _exp(u: float) -> float:
     return math.exp(min(u, 709.0))
 
 
-
 def _free_parameters(model: str, free: Sequence[str] | None, given: list, gates: Any) -> list[str]:
     allowed = SCALAR_PARAMETERS[model] + (("p",) if model != "domino" else ())
     if free is None:
@@ -105,8 +105,9 @@ def _free_parameters(model: str, free: Sequence[str] | None, given: list, gates:
             f = str(f)
             if f not in allowed:
                 hint = " (the Domino model depends on p only through the order)" if f == "p" else ""
-                raise ValueError(f"free: {f!r} is not a parameter of the {model} model; choose from "
-                                 f"{', '.join(allowed)}{hint}")
+                raise ValueError(
+                    f"free: {f!r} is not a parameter of the {model} model; choose from {', '.join(allowed)}{hint}"
+                )
             if f not in names:
                 names.append(f)
     if model == "parallel" and "eta" in names and "N0" in names:
@@ -127,7 +128,9 @@ def _fixed_values(model: str, fixed: Mapping[str, float] | None, free: list[str]
     values = dict(defaults)
     for key, v in dict(fixed or {}).items():
         if key not in defaults:
-            raise ValueError(f"fixed: {key!r} is not a parameter of the {model} model; choose from {', '.join(defaults)}")
+            raise ValueError(
+                f"fixed: {key!r} is not a parameter of the {model} model; choose from {', '.join(defaults)}"
+            )
         if key in free:
             raise ValueError(f"fixed: {key!r} is also listed as free")
         if key == "offset":
@@ -146,4 +149,3 @@ def _fixed_values(model: str, fixed: Mapping[str, float] | None, free: list[str]
     if model == "resource" and "gate_exponent" not in free and values["gate_exponent"] is None:
         values.pop("gate_exponent")
     return values
-

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -13,8 +14,9 @@ from ..curves import SkillCurves
 from ._config import QUANTITIES
 
 
-def to_loss(curves: SkillCurves, quantity: str = "loss", *, chance: float = 0.0,
-            normalize: bool = False, name: str = "curves") -> SkillCurves:
+def to_loss(
+    curves: SkillCurves, quantity: str = "loss", *, chance: float = 0.0, normalize: bool = False, name: str = "curves"
+) -> SkillCurves:
     """Observed curves in the units the fit compares, checked.
 
     quantity="loss": values are used as they are (finite; noisy values below 0 are allowed).
@@ -43,8 +45,7 @@ def to_loss(curves: SkillCurves, quantity: str = "loss", *, chance: float = 0.0,
                 f"{curves.times[r]:g} is {values[r, c]:g}"
             )
         values = (1.0 - values) / (1.0 - chance)
-        meta["quantity"] = {"observed": "accuracy", "chance": chance,
-                            "map": "loss = (1 - accuracy) / (1 - chance)"}
+        meta["quantity"] = {"observed": "accuracy", "chance": chance, "map": "loss = (1 - accuracy) / (1 - chance)"}
     else:
         meta["quantity"] = {"observed": "loss"}
     if not normalize:
@@ -53,8 +54,9 @@ def to_loss(curves: SkillCurves, quantity: str = "loss", *, chance: float = 0.0,
     if np.any(first <= 0.0):
         k = int(np.flatnonzero(first <= 0.0)[0])
         what = "loss" if quantity == "loss" else "loss-equivalent (accuracy 1 at the first step)"
-        raise ValueError(f"{name}: normalize needs a positive first loss; skill {curves.names[k]!r} "
-                         f"starts at {what} {first[k]:g}")
+        raise ValueError(
+            f"{name}: normalize needs a positive first loss; skill {curves.names[k]!r} starts at {what} {first[k]:g}"
+        )
     if quantity == "accuracy":
         meta["quantity"]["map"] = "loss = (1 - accuracy) / (1 - accuracy(first step))"
     else:
@@ -62,12 +64,12 @@ def to_loss(curves: SkillCurves, quantity: str = "loss", *, chance: float = 0.0,
     return replace(curves, loss=values / first, metadata=meta)
 
 
-def load_curves(path: str | Path, quantity: str = "loss", *, chance: float = 0.0,
-                normalize: bool = False) -> SkillCurves:
+def load_curves(
+    path: str | Path, quantity: str = "loss", *, chance: float = 0.0, normalize: bool = False
+) -> SkillCurves:
     """Read a wide or long CSV or an npz (see SkillCurves.load) and map it with to_loss."""
     curves = SkillCurves.load(path)
     return to_loss(curves, quantity, chance=chance, normalize=normalize, name=Path(path).name)
-
 
 
 def _frequencies_per_setting(frequencies: Any, settings: list[SkillCurves]) -> list[np.ndarray | None]:
@@ -86,7 +88,6 @@ def _frequencies_per_setting(frequencies: Any, settings: list[SkillCurves]) -> l
             raise ValueError(f"frequencies must have {d.n_skills} entries (one per skill), got {p.size}")
         out.append(p)
     return out
-
 
 
 def _fit_columns(skills: Sequence[int | str] | None, settings: list[SkillCurves]):
@@ -125,4 +126,3 @@ def _order_from_data(data: SkillCurves) -> tuple[int, ...]:
     half = _half_times(data)
     key = np.where(np.isnan(half), np.inf, half)
     return tuple(int(k) for k in np.lexsort((data.loss[-1], key)))
-

@@ -46,7 +46,8 @@ with m data points and k free parameters (the +1 is the noise variance).
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.optimize import OptimizeResult, least_squares
@@ -121,16 +122,29 @@ def fit(
         progress: show a tqdm bar over bootstrap refits.
     """
     model, quantity, loss, level, n_bootstrap, seed, chance = _check_arguments(
-        model, quantity, loss, level, n_bootstrap, seed, chance, C, gates)
+        model, quantity, loss, level, n_bootstrap, seed, chance, C, gates
+    )
     settings, given = _prepare_settings(curves, quantity, chance, normalize, frequencies)
     free_list = _free_parameters(model, free, given, gates)
     fixed_values = _fixed_values(model, fixed, free_list, gates)
     C = _overlap_matrix(C, settings)
     fit_columns, skill_names = _fit_columns(skills, settings)
     freqs, orders = _frequencies_and_orders(model, settings, given, free_list, skill_names)
-    config = FitConfig(model=model, free=tuple(free_list), fixed=fixed_values, loss=loss, quantity=quantity,
-                       chance=chance, normalize=bool(normalize), skills=skill_names, C=C,
-                       gates=gates, n_bootstrap=n_bootstrap, seed=seed, level=level)
+    config = FitConfig(
+        model=model,
+        free=tuple(free_list),
+        fixed=fixed_values,
+        loss=loss,
+        quantity=quantity,
+        chance=chance,
+        normalize=bool(normalize),
+        skills=skill_names,
+        C=C,
+        gates=gates,
+        n_bootstrap=n_bootstrap,
+        seed=seed,
+        level=level,
+    )
     params = _make_params(free_list, settings, freqs, fit_columns)
     problem = _Problem(settings, freqs, config, params, orders, fit_columns)
     best, run = _optimise(problem, initial)
@@ -141,8 +155,9 @@ def fit(
 
 
 # ------------------------------------------------------------------ stages of fit
-def _check_arguments(model: str, quantity: str, loss: str, level: float, n_bootstrap: int, seed: int,
-                     chance: float, C: Any, gates: Any) -> tuple[str, str, str, float, int, int, float]:
+def _check_arguments(
+    model: str, quantity: str, loss: str, level: float, n_bootstrap: int, seed: int, chance: float, C: Any, gates: Any
+) -> tuple[str, str, str, float, int, int, float]:
     """The scalar arguments of fit, checked and normalised (model, quantity, loss, level, n_bootstrap, seed, chance)."""
     model = choice(model, "model", MODELS)
     quantity = choice(quantity, "quantity", QUANTITIES)
@@ -161,14 +176,17 @@ def _check_arguments(model: str, quantity: str, loss: str, level: float, n_boots
     return model, quantity, loss, level, n_bootstrap, seed, chance
 
 
-def _prepare_settings(curves: Any, quantity: str, chance: float, normalize: bool,
-                      frequencies: Any) -> tuple[list[SkillCurves], list[np.ndarray | None]]:
+def _prepare_settings(
+    curves: Any, quantity: str, chance: float, normalize: bool, frequencies: Any
+) -> tuple[list[SkillCurves], list[np.ndarray | None]]:
     """Each setting's curves in the compared units (see to_loss) and its given frequencies (or None)."""
     raw = [curves] if isinstance(curves, SkillCurves) else list(curves) if curves is not None else []
     if not raw:
         raise ValueError("curves must be a SkillCurves or a non-empty list of them")
-    settings = [to_loss(c, quantity, chance=chance, normalize=normalize, name=f"curves[{i}]" if len(raw) > 1 else "curves")
-                for i, c in enumerate(raw)]
+    settings = [
+        to_loss(c, quantity, chance=chance, normalize=normalize, name=f"curves[{i}]" if len(raw) > 1 else "curves")
+        for i, c in enumerate(raw)
+    ]
     return settings, _frequencies_per_setting(frequencies, settings)
 
 
@@ -181,9 +199,13 @@ def _overlap_matrix(C: Any, settings: list[SkillCurves]) -> list | None:
     return as_matrix(C, settings[0].n_skills, "C").tolist()
 
 
-def _frequencies_and_orders(model: str, settings: list[SkillCurves], given: list[np.ndarray | None],
-                            free_list: list[str], skill_names: tuple[str, ...] | None
-                            ) -> tuple[list[np.ndarray], list[tuple[int, ...] | None]]:
+def _frequencies_and_orders(
+    model: str,
+    settings: list[SkillCurves],
+    given: list[np.ndarray | None],
+    free_list: list[str],
+    skill_names: tuple[str, ...] | None,
+) -> tuple[list[np.ndarray], list[tuple[int, ...] | None]]:
     """Per setting: the (starting) frequencies, shape (n,), and the Domino order guessed from the data."""
     freqs: list[np.ndarray] = []
     orders: list[tuple[int, ...] | None] = []
@@ -211,8 +233,9 @@ def _frequencies_and_orders(model: str, settings: list[SkillCurves], given: list
     return freqs, orders
 
 
-def _make_params(free_list: list[str], settings: list[SkillCurves], freqs: list[np.ndarray],
-                 fit_columns: list[np.ndarray]) -> list[_Param]:
+def _make_params(
+    free_list: list[str], settings: list[SkillCurves], freqs: list[np.ndarray], fit_columns: list[np.ndarray]
+) -> list[_Param]:
     """The free parameters with their transforms: scalars first, then free frequencies per setting."""
     params: list[_Param] = []
     for name in free_list:
@@ -243,15 +266,26 @@ def _least_squares_runner(problem: _Problem) -> Callable[..., OptimizeResult]:
     diff_step = 1e-5 if problem.method == "ode" else 1e-7
 
     def run(x0: np.ndarray, targets: list[np.ndarray] | None = None) -> OptimizeResult:
-        return least_squares(problem.residual, np.clip(x0, lower + 1e-9, upper - 1e-9), bounds=(lower, upper),
-                             method="trf", x_scale="jac", diff_step=diff_step, xtol=1e-12, ftol=1e-12, gtol=1e-12,
-                             max_nfev=400 * (len(params) + 1), kwargs={"targets": targets})
+        return least_squares(
+            problem.residual,
+            np.clip(x0, lower + 1e-9, upper - 1e-9),
+            bounds=(lower, upper),
+            method="trf",
+            x_scale="jac",
+            diff_step=diff_step,
+            xtol=1e-12,
+            ftol=1e-12,
+            gtol=1e-12,
+            max_nfev=400 * (len(params) + 1),
+            kwargs={"targets": targets},
+        )
 
     return run
 
 
-def _optimise(problem: _Problem, initial: Mapping[str, float] | None
-              ) -> tuple[OptimizeResult, Callable[..., OptimizeResult]]:
+def _optimise(
+    problem: _Problem, initial: Mapping[str, float] | None
+) -> tuple[OptimizeResult, Callable[..., OptimizeResult]]:
     """Multi-start least squares: the best (lowest cost) fit over the starting points, and the runner."""
     starts = _starting_points(problem, dict(initial or {}))
     # Build each setting's model once here: a bad C or gate fails now, by name, instead of
@@ -291,15 +325,15 @@ def _goodness_of_fit(problem: _Problem, best: OptimizeResult) -> _GoodnessOfFit:
     return _GoodnessOfFit(rss, r2, aic, bic, m, k)
 
 
-def _assemble_result(problem: _Problem, best: OptimizeResult, gof: _GoodnessOfFit, unc: _Uncertainty,
-                     fitted_parts: list[np.ndarray]) -> FitResult:
+def _assemble_result(
+    problem: _Problem, best: OptimizeResult, gof: _GoodnessOfFit, unc: _Uncertainty, fitted_parts: list[np.ndarray]
+) -> FitResult:
     """The FitResult: natural parameter values, fitted curves per setting, fit quality and uncertainty."""
     config, settings = problem.config, problem.settings
     names = tuple(p.name for p in problem.params)
     scalars, final_freqs = problem.values(best.x)
     fitted_curves = tuple(
-        SkillCurves(d.times, f, d.names, final_freqs[s],
-                    {"fit": {"model": config.model, "parameters": dict(scalars)}})
+        SkillCurves(d.times, f, d.names, final_freqs[s], {"fit": {"model": config.model, "parameters": dict(scalars)}})
         for s, (d, f) in enumerate(zip(settings, fitted_parts))
     )
     return FitResult(
@@ -316,7 +350,14 @@ def _assemble_result(problem: _Problem, best: OptimizeResult, gof: _GoodnessOfFi
         data=tuple(settings),
         fitted=fitted_curves,
         residuals=best.fun.copy(),
-        rss=gof.rss, r2=gof.r2, aic=gof.aic, bic=gof.bic, n_points=gof.n_points, n_free=gof.n_free,
-        success=bool(best.success), message=str(best.message), nfev=int(best.nfev),
+        rss=gof.rss,
+        r2=gof.r2,
+        aic=gof.aic,
+        bic=gof.bic,
+        n_points=gof.n_points,
+        n_free=gof.n_free,
+        success=bool(best.success),
+        message=str(best.message),
+        nfev=int(best.nfev),
         orders=tuple(problem.orders),
     )

@@ -14,8 +14,8 @@ Geometry-model run and reports how well it reproduces the curves.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -58,8 +58,11 @@ class ResourceMapping:
 
     def __repr__(self) -> str:
         # the model and both curves stay on .resource, .geometry and .predicted
-        return short_repr(self, ("eta", "eta_constant", "N0", "rmse", "max_abs_error", "fitted", "success"),
-                          values={"n_skills": self.geometry.n_skills, "n_times": self.geometry.n_times})
+        return short_repr(
+            self,
+            ("eta", "eta_constant", "N0", "rmse", "max_abs_error", "fitted", "success"),
+            values={"n_skills": self.geometry.n_skills, "n_times": self.geometry.n_times},
+        )
 
 
 def _predict(resource: ResourceModel, times: np.ndarray) -> np.ndarray:
@@ -121,8 +124,9 @@ def fit_resource_mapping(
     c, N0 = unpack(fit.x)
     pred = _predict(best, times)
     diff = pred - target
-    predicted = SkillCurves(times, pred, model.names, model.p,
-                            {"model": best.config(), "fitted_to": "geometry", "eta_constant": c})
+    predicted = SkillCurves(
+        times, pred, model.names, model.p, {"model": best.config(), "fitted_to": "geometry", "eta_constant": c}
+    )
     return ResourceMapping(
         resource=best,
         eta=c * scale,

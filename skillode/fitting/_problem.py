@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -16,8 +17,9 @@ from ._config import SCALAR_PARAMETERS, FitConfig, _Param
 from ._data import _half_times
 
 
-def _build_model(config: FitConfig, scalars: dict, p: np.ndarray, names: tuple[str, ...] | None,
-                 order: tuple[int, ...] | None):
+def _build_model(
+    config: FitConfig, scalars: dict, p: np.ndarray, names: tuple[str, ...] | None, order: tuple[int, ...] | None
+):
     """The model object for natural parameter values `scalars` and frequencies p (n,)."""
     if config.model == "resource":
         gates = config.gates
@@ -60,8 +62,15 @@ def _model_loss(config: FitConfig, model: Any, times: np.ndarray, offset: float)
 class _Problem:
     """The residual function of one fit: parameter vector -> model minus data, flattened."""
 
-    def __init__(self, settings: list[SkillCurves], frequencies: list[np.ndarray], config: FitConfig,
-                 params: list[_Param], orders: list[tuple[int, ...] | None], fit_columns: list[np.ndarray]):
+    def __init__(
+        self,
+        settings: list[SkillCurves],
+        frequencies: list[np.ndarray],
+        config: FitConfig,
+        params: list[_Param],
+        orders: list[tuple[int, ...] | None],
+        fit_columns: list[np.ndarray],
+    ):
         self.settings = settings
         self.frequencies = frequencies
         self.config = config
@@ -125,7 +134,6 @@ def _with_exponent(gates: Any, exponent: float) -> list[Gate]:
     return [Gate(g.skill, tuple(g.parents), g.mode, exponent) for g in items]
 
 
-
 def _pooled_eta_guess(problem: _Problem) -> float:
     """Starting eta from every setting (they share eta), not from the first one alone.
 
@@ -133,7 +141,8 @@ def _pooled_eta_guess(problem: _Problem) -> float:
     each setting that learned gives drop(t_half) / t_half, t_half the first time its total drop
     reaches half its final drop; the settings' values are pooled by a geometric mean weighted by
     their final drop, so a setting that barely learns in its window (a drop at the noise level)
-    hardly counts. Only the fitted skills' curves are used: held-out curves must not inform the fit. Parallel (depends on eta / N0): the median over every halved skill of every
+    hardly counts. Only the fitted skills' curves are used: held-out curves must not inform the fit.
+    Parallel (depends on eta / N0): the median over every halved skill of every
     setting of ln 2 / (t_half p_k) times N0; with none halved, the smallest per-setting bound
     N0 / (max p * t_end).
     """
@@ -200,4 +209,3 @@ def _starting_points(problem: _Problem, initial: dict) -> list[np.ndarray]:
         if vary in initial or vary not in cfg.free:
             break
     return starts
-

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -72,8 +72,13 @@ class FitResult:
     def rmse(self) -> float:
         return math.sqrt(self.rss / self.n_points)
 
-    def model_for(self, frequencies: Sequence[float] | np.ndarray | None = None, *,
-                  names: Sequence[str] | None = None, setting: int = 0):
+    def model_for(
+        self,
+        frequencies: Sequence[float] | np.ndarray | None = None,
+        *,
+        names: Sequence[str] | None = None,
+        setting: int = 0,
+    ):
         """The fitted model (ResourceModel, DominoModel or ParallelModel) for frequencies p.
 
         frequencies: shape (n,); None gives the frequencies of fitted setting `setting`.
@@ -91,8 +96,13 @@ class FitResult:
             order = None
         return _build_model(self.config, self.parameters, p, None if names is None else tuple(names), order)
 
-    def predict(self, target: SkillCurves | Sequence[float] | np.ndarray | None = None,
-                times: Sequence[float] | np.ndarray | None = None, *, setting: int = 0) -> SkillCurves:
+    def predict(
+        self,
+        target: SkillCurves | Sequence[float] | np.ndarray | None = None,
+        times: Sequence[float] | np.ndarray | None = None,
+        *,
+        setting: int = 0,
+    ) -> SkillCurves:
         """The fitted model's curves, in the units the fit compared (see to_loss; with
         normalize=True each curve is divided by its value at the first of the times).
 
@@ -127,18 +137,27 @@ class FitResult:
     def table(self) -> list[dict]:
         """One row per free parameter: name, estimate, stderr, low, high."""
         return [
-            {"parameter": n, "estimate": self.estimates[n], "stderr": self.stderr[n],
-             "low": self.intervals[n][0], "high": self.intervals[n][1]}
+            {
+                "parameter": n,
+                "estimate": self.estimates[n],
+                "stderr": self.stderr[n],
+                "low": self.intervals[n][0],
+                "high": self.intervals[n][1],
+            }
             for n in self.names
         ]
 
     def summary(self) -> str:
-        lines = [f"{self.model} fit: R^2 = {self.r2:.5f}, RMSE = {self.rmse:.4g}, AIC = {self.aic:.2f}, "
-                 f"BIC = {self.bic:.2f} ({self.n_points} points, {self.n_free} free)"]
+        lines = [
+            f"{self.model} fit: R^2 = {self.r2:.5f}, RMSE = {self.rmse:.4g}, AIC = {self.aic:.2f}, "
+            f"BIC = {self.bic:.2f} ({self.n_points} points, {self.n_free} free)"
+        ]
         pct = int(round(100 * self.config.level))
         for row in self.table():
-            lines.append(f"  {row['parameter']:>16} = {row['estimate']:.6g} +- {row['stderr']:.3g}  "
-                         f"{pct}% [{row['low']:.6g}, {row['high']:.6g}] ({self.interval_method})")
+            lines.append(
+                f"  {row['parameter']:>16} = {row['estimate']:.6g} +- {row['stderr']:.3g}  "
+                f"{pct}% [{row['low']:.6g}, {row['high']:.6g}] ({self.interval_method})"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -151,10 +170,19 @@ class FitResult:
         shown = [f"{n}: {self.estimates[n]:.6g} +- {self.stderr[n]:.2g}" for n in self.names[:_MAX_SHOWN]]
         if len(self.names) > _MAX_SHOWN:
             shown.append(f"... +{len(self.names) - _MAX_SHOWN} more")
-        return short_repr(self, ("model",), values={
-            "estimates": verbatim("{" + ", ".join(shown) + "}"), "r2": self.r2, "rmse": self.rmse,
-            "aic": self.aic, "n_points": self.n_points, "n_free": self.n_free,
-            "interval_method": self.interval_method})
+        return short_repr(
+            self,
+            ("model",),
+            values={
+                "estimates": verbatim("{" + ", ".join(shown) + "}"),
+                "r2": self.r2,
+                "rmse": self.rmse,
+                "aic": self.aic,
+                "n_points": self.n_points,
+                "n_free": self.n_free,
+                "interval_method": self.interval_method,
+            },
+        )
 
 
 _MAX_SHOWN = 6  # free parameters shown by FitResult's repr
@@ -163,16 +191,32 @@ _MAX_SHOWN = 6  # free parameters shown by FitResult's repr
 def _result_meta(res: FitResult) -> dict:
     cfg = res.config
     return {
-        "model": cfg.model, "free": list(res.names), "fixed": dict(cfg.fixed), "loss": cfg.loss,
-        "quantity": cfg.quantity, "chance": cfg.chance, "normalize": cfg.normalize,
+        "model": cfg.model,
+        "free": list(res.names),
+        "fixed": dict(cfg.fixed),
+        "loss": cfg.loss,
+        "quantity": cfg.quantity,
+        "chance": cfg.chance,
+        "normalize": cfg.normalize,
         "skills": None if cfg.skills is None else list(cfg.skills),
         "parameters": dict(res.parameters),
-        "estimates": dict(res.estimates), "stderr": dict(res.stderr),
-        "intervals": {k: list(v) for k, v in res.intervals.items()}, "interval_method": res.interval_method,
-        "level": cfg.level, "n_bootstrap": cfg.n_bootstrap, "bootstrap_ok": int(res.bootstrap_samples.shape[0]),
-        "seed": cfg.seed, "frequencies": [f.tolist() for f in res.frequencies],
-        "rss": res.rss, "r2": res.r2, "aic": res.aic, "bic": res.bic,
-        "n_points": res.n_points, "n_free": res.n_free, "success": res.success, "message": res.message,
+        "estimates": dict(res.estimates),
+        "stderr": dict(res.stderr),
+        "intervals": {k: list(v) for k, v in res.intervals.items()},
+        "interval_method": res.interval_method,
+        "level": cfg.level,
+        "n_bootstrap": cfg.n_bootstrap,
+        "bootstrap_ok": int(res.bootstrap_samples.shape[0]),
+        "seed": cfg.seed,
+        "frequencies": [f.tolist() for f in res.frequencies],
+        "rss": res.rss,
+        "r2": res.r2,
+        "aic": res.aic,
+        "bic": res.bic,
+        "n_points": res.n_points,
+        "n_free": res.n_free,
+        "success": res.success,
+        "message": res.message,
     }
 
 
@@ -204,23 +248,37 @@ class Comparison:
         rows = []
         for rank, name in enumerate(self.ranking, start=1):
             r = self.results[name]
-            rows.append({"model": name, "rank": rank, "r2": r.r2, "rmse": r.rmse, "aic": r.aic, "bic": r.bic,
-                         "delta": self.deltas[name], "weight": self.weights[name], "n_free": r.n_free})
+            rows.append(
+                {
+                    "model": name,
+                    "rank": rank,
+                    "r2": r.r2,
+                    "rmse": r.rmse,
+                    "aic": r.aic,
+                    "bic": r.bic,
+                    "delta": self.deltas[name],
+                    "weight": self.weights[name],
+                    "n_free": r.n_free,
+                }
+            )
         return rows
 
     def summary(self) -> str:
-        lines = [f"{'rank':>4} {'model':>9} {'R^2':>9} {'RMSE':>10} {'AIC':>11} {'BIC':>11} "
-                 f"{'d' + self.criterion.upper():>9} {'weight':>7}"]
+        lines = [
+            f"{'rank':>4} {'model':>9} {'R^2':>9} {'RMSE':>10} {'AIC':>11} {'BIC':>11} "
+            f"{'d' + self.criterion.upper():>9} {'weight':>7}"
+        ]
         for row in self.table():
-            lines.append(f"{row['rank']:>4} {row['model']:>9} {row['r2']:>9.5f} {row['rmse']:>10.4g} "
-                         f"{row['aic']:>11.2f} {row['bic']:>11.2f} {row['delta']:>9.2f} {row['weight']:>7.3f}")
+            lines.append(
+                f"{row['rank']:>4} {row['model']:>9} {row['r2']:>9.5f} {row['rmse']:>10.4g} "
+                f"{row['aic']:>11.2f} {row['bic']:>11.2f} {row['delta']:>9.2f} {row['weight']:>7.3f}"
+            )
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         # the fitted models stay on .results (print(comparison.best) for the winner's summary)
         scores = ", ".join(f"{n!r}: {short_value(self.scores[n])}" for n in self.ranking)
-        return short_repr(self, ("criterion", "ranking", "weights"),
-                          values={"scores": verbatim("{" + scores + "}")})
+        return short_repr(self, ("criterion", "ranking", "weights"), values={"scores": verbatim("{" + scores + "}")})
 
 
 @dataclass(frozen=True)
@@ -242,4 +300,3 @@ class PredictionError:
 
     def __repr__(self) -> str:
         return short_repr(self)
-

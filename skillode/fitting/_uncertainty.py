@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import OptimizeResult
@@ -23,8 +24,14 @@ class _Uncertainty(NamedTuple):
     method: str  # "bootstrap" or "wald"
 
 
-def _uncertainty(problem: _Problem, run: Callable[..., OptimizeResult], best: OptimizeResult, rss: float,
-                 fitted: list[np.ndarray], progress: bool) -> _Uncertainty:
+def _uncertainty(
+    problem: _Problem,
+    run: Callable[..., OptimizeResult],
+    best: OptimizeResult,
+    rss: float,
+    fitted: list[np.ndarray],
+    progress: bool,
+) -> _Uncertainty:
     """Jacobian covariance and standard errors at the optimum `best`, then bootstrap (or Wald) intervals.
 
     cov = s^2 (J^T J)^+ with s^2 = RSS / (m - k), carried to natural units by the delta method;
@@ -53,8 +60,9 @@ def _jacobian_covariance(J: np.ndarray, rss: float) -> tuple[np.ndarray, np.ndar
     return cov, se_internal
 
 
-def _intervals(params: list[_Param], theta: np.ndarray, se_internal: np.ndarray, samples: np.ndarray,
-               level: float) -> tuple[np.ndarray, np.ndarray, str]:
+def _intervals(
+    params: list[_Param], theta: np.ndarray, se_internal: np.ndarray, samples: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, str]:
     """(lows, highs, method): bootstrap percentiles with >= 2 refits, else Wald intervals mapped back."""
     if samples.shape[0] >= 2:
         lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
@@ -77,8 +85,9 @@ def _unidentified(J: np.ndarray) -> np.ndarray:
     return np.any(np.abs(V[:, null]) > 1e-6, axis=1)
 
 
-def _bootstrap(problem: _Problem, run, theta: np.ndarray, fitted: list[np.ndarray], n_bootstrap: int,
-               seed: int, progress: bool) -> np.ndarray:
+def _bootstrap(
+    problem: _Problem, run, theta: np.ndarray, fitted: list[np.ndarray], n_bootstrap: int, seed: int, progress: bool
+) -> np.ndarray:
     """Residual bootstrap: refit to fitted + resampled residuals (per setting), natural values."""
     from tqdm.auto import tqdm
 
@@ -101,4 +110,3 @@ def _bootstrap(problem: _Problem, run, theta: np.ndarray, fitted: list[np.ndarra
         if sol.status > 0:
             out.append([p.to_natural(float(u)) for p, u in zip(problem.params, sol.x)])
     return np.array(out, dtype=np.float64).reshape(-1, theta.size)
-

@@ -13,4 +13,3 @@ def zipf_frequencies(n: int, alpha: float) -> np.ndarray:
     alpha = as_scalar(alpha, "alpha", nonnegative=True)
     p = np.arange(1, n + 1, dtype=np.float64) ** -alpha
     return p / p.sum()
-

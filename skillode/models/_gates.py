@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -95,4 +96,3 @@ def _check_acyclic(gates: Sequence[_ResolvedGate], names: tuple[str, ...]) -> No
 
     for k in parents:
         visit(k)
-

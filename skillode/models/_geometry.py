@@ -173,10 +173,26 @@ class GeometryModel:
             "names": list(self.names),
         }
 
-    def replace(self, **changes: Any) -> "GeometryModel":
+    def replace(self, **changes: Any) -> GeometryModel:
         """A copy with some fields changed (given task arrays are kept unless tasks is changed)."""
-        kw = {f: getattr(self, f) for f in ("p", "N", "tasks", "loss", "optimizer", "lr", "batch", "noise",
-                                            "betas", "eps", "ademamix_alpha", "task_seed", "names")}
+        kw = {
+            f: getattr(self, f)
+            for f in (
+                "p",
+                "N",
+                "tasks",
+                "loss",
+                "optimizer",
+                "lr",
+                "batch",
+                "noise",
+                "betas",
+                "eps",
+                "ademamix_alpha",
+                "task_seed",
+                "names",
+            )
+        }
         if kw["tasks"] == "given":
             kw["tasks"] = self._given_tasks
         if "optimizer" in changes and "betas" not in changes:

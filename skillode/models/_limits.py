@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -85,8 +85,13 @@ class DominoModel:
         return self.start_times() + (1.0 - max(thr, 0.0)) * self.t0
 
     def config(self) -> dict:
-        return {"model": "domino", "p": self.p.tolist(), "eta": self.eta,
-                "order": [self.names[k] for k in self.order], "names": list(self.names)}
+        return {
+            "model": "domino",
+            "p": self.p.tolist(),
+            "eta": self.eta,
+            "order": [self.names[k] for k in self.order],
+            "names": list(self.names),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,5 +141,4 @@ class ParallelModel:
         return np.log(1.0 / thr) / self.rates
 
     def config(self) -> dict:
-        return {"model": "parallel", "p": self.p.tolist(), "eta": self.eta, "N0": self.N0,
-                "names": list(self.names)}
+        return {"model": "parallel", "p": self.p.tolist(), "eta": self.eta, "N0": self.N0, "names": list(self.names)}

@@ -42,8 +42,9 @@ def resource_model_for(
     )
 
 
-
-def mean_field_for(geometry: GeometryModel, seed: int | None = None, *, batch_noise: str = "variance") -> SignGDMeanField:
+def mean_field_for(
+    geometry: GeometryModel, seed: int | None = None, *, batch_noise: str = "variance"
+) -> SignGDMeanField:
     """The mean-field map of a SignGD GeometryModel: its p, lr, N, C = T T^T, loss, batch, noise.
 
     seed selects the random task vectors when the model has no task_seed (as in simulate) and
@@ -54,8 +55,19 @@ def mean_field_for(geometry: GeometryModel, seed: int | None = None, *, batch_no
     if geometry.optimizer != "signgd":
         raise ValueError(f"the mean field is derived for SignGD; geometry.optimizer is {geometry.optimizer!r}")
     if geometry.tasks == "basis":
-        raise ValueError("the mean field needs task vectors spread over many coordinates; "
-                         "tasks='basis' moves each skill by exactly lr per step (use 'orthogonal' or 'gaussian')")
-    return SignGDMeanField(geometry.weights, geometry.lr, geometry.N, overlap_matrix(geometry, seed),
-                           loss=geometry.loss, batch=geometry.batch, noise=geometry.noise,
-                           batch_noise=batch_noise, seed=0 if seed is None else seed, names=geometry.names)
+        raise ValueError(
+            "the mean field needs task vectors spread over many coordinates; "
+            "tasks='basis' moves each skill by exactly lr per step (use 'orthogonal' or 'gaussian')"
+        )
+    return SignGDMeanField(
+        geometry.weights,
+        geometry.lr,
+        geometry.N,
+        overlap_matrix(geometry, seed),
+        loss=geometry.loss,
+        batch=geometry.batch,
+        noise=geometry.noise,
+        batch_noise=batch_noise,
+        seed=0 if seed is None else seed,
+        names=geometry.names,
+    )

@@ -154,4 +154,3 @@ class SignGDMeanField:
             "seed": self.seed,
             "names": list(self.names),
         }
-

@@ -37,7 +37,6 @@ LOSSES = ("mse", "ce")
 LOG2 = float(np.log(2.0))
 
 
-
 @dataclass(frozen=True, eq=False)
 class ResourceModel:
     """Resource model: skills compete for eta units of learning resource per step.
@@ -117,8 +116,12 @@ class ResourceModel:
             "C": None if self.C is None else self.C.tolist(),
             "loss": self.loss,
             "gates": [
-                {"skill": self.names[g.skill], "parents": [self.names[i] for i in g.parents],
-                 "mode": g.mode, "exponent": g.exponent}
+                {
+                    "skill": self.names[g.skill],
+                    "parents": [self.names[i] for i in g.parents],
+                    "mode": g.mode,
+                    "exponent": g.exponent,
+                }
                 for g in self._gates
             ],
             "names": list(self.names),
@@ -139,7 +142,7 @@ class ResourceModel:
         for g in self._gates:
             lp = np.clip(lhat[g.parents], 0.0, 1.0)
             inside = (lhat[g.parents] >= 0.0) & (lhat[g.parents] <= 1.0)
-            openings = 1.0 - lp ** g.exponent
+            openings = 1.0 - lp**g.exponent
             # a parent at exactly zero loss has a fully open gate: zero slope there, even for a < 1
             safe = np.where(lp > 0.0, lp, 1.0)
             d_open = np.where(inside & (lp > 0.0), -g.exponent * safe ** (g.exponent - 1.0), 0.0)

@@ -12,9 +12,7 @@ from ._solution import Solution, _curves
 
 def solve_closed_form(model: DominoModel | ParallelModel, t: np.ndarray, options: SolverOptions) -> Solution:
     loss = model.loss(t)
-    return Solution(_curves(model, t, loss, "exact"), "exact", "closed form", loss,
-                    _learning_time=model.learning_times)
-
+    return Solution(_curves(model, t, loss, "exact"), "exact", "closed form", loss, _learning_time=model.learning_times)
 
 
 class _Family:
@@ -106,9 +104,7 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
 def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOptions) -> Solution:
     rtol = options.rtol
     if not model.is_orthogonal or model.has_gates:
-        raise ValueError(
-            "method 'exact' needs orthogonal skills (C None or identity) and no gates; use method='ode'"
-        )
+        raise ValueError("method 'exact' needs orthogonal skills (C None or identity) and no gates; use method='ode'")
     fam = _Family(model)
     tau = _invert_time(fam, model.eta, model.N0, t, rtol)
     finite = np.isfinite(tau)
@@ -128,7 +124,6 @@ def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOpt
 
     curves = _curves(model, t, loss, "exact")
     return Solution(curves, "exact", "closed form (C = I)", state, tau, 0, learning_time)
-
 
 
 register_method(DominoModel, "exact", solve_closed_form)

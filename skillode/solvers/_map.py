@@ -17,8 +17,13 @@ def _integer_times(t: np.ndarray) -> None:
 def solve_mean_field_map(model: SignGDMeanField, t: np.ndarray, options: SolverOptions) -> Solution:
     _integer_times(t)
     state = iterate_mean_field(model, t)
-    return Solution(_curves(model, t, model.state_to_loss(state), "map"), "map",
-                    f"{int(t[-1])} mean-field steps", state, nfev=int(t[-1]))
+    return Solution(
+        _curves(model, t, model.state_to_loss(state), "map"),
+        "map",
+        f"{int(t[-1])} mean-field steps",
+        state,
+        nfev=int(t[-1]),
+    )
 
 
 def solve_resource_map(model: ResourceModel, t: np.ndarray, options: SolverOptions) -> Solution:
@@ -56,7 +61,6 @@ def iterate_mean_field(model: SignGDMeanField, steps: np.ndarray) -> np.ndarray:
             k += 1
         out[row] = s
     return out
-
 
 
 register_method(ResourceModel, "map", solve_resource_map)

@@ -43,10 +43,19 @@ def _solve_ode(model: ResourceModel, t: np.ndarray, rtol: float, atol: float, od
         kwargs["jac"] = model.jacobian
     if t_end == 0.0:
         state = np.tile(x0, (t.size, 1))
-        return Solution(_curves(model, t, model.state_to_loss(state), "ode"), "ode",
-                        "nothing to integrate", state)
-    sol = solve_ivp(model.vector_field, (0.0, t_end), x0, method=ode_method, t_eval=None,
-                    dense_output=True, events=events, rtol=rtol, atol=atol, **kwargs)
+        return Solution(_curves(model, t, model.state_to_loss(state), "ode"), "ode", "nothing to integrate", state)
+    sol = solve_ivp(
+        model.vector_field,
+        (0.0, t_end),
+        x0,
+        method=ode_method,
+        t_eval=None,
+        dense_output=True,
+        events=events,
+        rtol=rtol,
+        atol=atol,
+        **kwargs,
+    )
     if sol.status < 0:
         raise RuntimeError(f"solve_ivp failed: {sol.message}")
     t_stop = float(sol.t[-1])
@@ -100,7 +109,6 @@ def _dense_crossings(model: ResourceModel, sol: Any, thr: float, t_stop: float) 
         lo = np.where(go_left, lo, mid)
     out[k] = np.where(first == 0, grid[0], hi)
     return out
-
 
 
 register_method(ResourceModel, "ode", solve_resource_ode)

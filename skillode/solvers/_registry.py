@@ -10,8 +10,9 @@ type plugs in by registering its methods; `solve` itself does not change.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,10 +74,18 @@ class GeometryResult:
 
     def __repr__(self) -> str:
         # one line: the arrays and the per-run curves stay on the attributes
-        return short_repr(self, (), values={
-            "runs": len(self), "steps": self.steps, "seconds": self.seconds, "seeds": self.seeds,
-            "optimizers": _distinct(m.optimizer for m in self.models),
-            "backends": _distinct(c.metadata.get("backend") for c in self.curves)})
+        return short_repr(
+            self,
+            (),
+            values={
+                "runs": len(self),
+                "steps": self.steps,
+                "seconds": self.seconds,
+                "seeds": self.seeds,
+                "optimizers": _distinct(m.optimizer for m in self.models),
+                "backends": _distinct(c.metadata.get("backend") for c in self.curves),
+            },
+        )
 
 
 def _distinct(values) -> tuple:
@@ -130,8 +139,7 @@ def simulate(
     groups, plans = _plan_groups(runs, backend, device)
     torch, dev, tdtype, dev_name = _torch_setup(groups, plans, device, dtype_name)
     start = time.perf_counter()
-    losses = _run_groups(runs, groups, plans, steps, rec, (torch, dev, tdtype), dtype_name, chunk, threads,
-                         progress)
+    losses = _run_groups(runs, groups, plans, steps, rec, (torch, dev, tdtype), dtype_name, chunk, threads, progress)
     seconds = time.perf_counter() - start
     return _to_result(runs, losses, plans, steps, rec, dtype_name, dev_name, seconds)
 
@@ -179,8 +187,10 @@ def _plan_groups(runs, backend: str, device: str | None) -> tuple[dict[tuple, li
     groups: dict[tuple, list[int]] = {}
     for i, (m, _) in enumerate(runs):
         groups.setdefault(_group_key(m), []).append(i)
-    plans = {key: _backend_for(backend, device, len(idx), key[0], key[0] if key[5] else key[1])
-             for key, idx in groups.items()}
+    plans = {
+        key: _backend_for(backend, device, len(idx), key[0], key[0] if key[5] else key[1])
+        for key, idx in groups.items()
+    }
     return groups, plans
 
 
@@ -276,7 +286,6 @@ def _backend_for(backend: str, device: str | None, runs: int, n: int, D: int) ->
     if on_cpu and _simulate_kernel.available() and runs * n * D <= limit:
         return "numba"
     return "torch"
-
 
 
 def run_grid(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -26,7 +26,7 @@ _FASTMATH = {"reassoc", "contract"}
 TINY = 2.2250738585072014e-308
 
 
-@lru_cache(maxsize=None)
+@cache
 def available() -> bool:
     """Whether numba is installed (checked without importing it: `import skillode` stays light)."""
     return importlib.util.find_spec("numba") is not None
@@ -47,8 +47,33 @@ def _lerp(start, end, weight):
     return end - (end - start) * (1.0 - weight)
 
 
-def _advance(X, M, V, M2, S, G, T, t_index, basis, transposed, Wc, w_fixed, Zc, lr, b1, b2, b3, eps, amix,
-             opt, mse, k0, this, rec_pos, out):
+def _advance(
+    X,
+    M,
+    V,
+    M2,
+    S,
+    G,
+    T,
+    t_index,
+    basis,
+    transposed,
+    Wc,
+    w_fixed,
+    Zc,
+    lr,
+    b1,
+    b2,
+    b3,
+    eps,
+    amix,
+    opt,
+    mse,
+    k0,
+    this,
+    rec_pos,
+    out,
+):
     """Advance every run `this` steps from step k0, in place.
 
     Shapes (R runs, n skills, D simulated coordinates, U distinct task matrices):
@@ -203,11 +228,19 @@ def _skills(X, T, t_index, basis, transposed, n):
 
 
 # Helpers of _advance, inlined into it (numba IR inlining: compiled with the kernel's flags).
-_INLINED = ("_sign", "_lerp", "_task_skills", "_weighted_slopes", "_task_gradient", "_sign_sgd_update",
-            "_lion_update", "_adam_update")
+_INLINED = (
+    "_sign",
+    "_lerp",
+    "_task_skills",
+    "_weighted_slopes",
+    "_task_gradient",
+    "_sign_sgd_update",
+    "_lion_update",
+    "_adam_update",
+)
 
 
-@lru_cache(maxsize=None)
+@cache
 def kernels():
     """(advance, skills) compiled; numba is imported on first use, the machine code cached on disk."""
     import numba

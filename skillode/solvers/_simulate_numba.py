@@ -26,8 +26,7 @@ def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
     opt = _simulate_kernel.OPTIMIZER_CODES[m0.optimizer]
     W = np.ascontiguousarray(np.stack([m.weights for m, _ in runs]), dtype=dt)
     X = np.zeros((R, D), dtype=dt)
-    moments = [np.zeros((R, D) if used else (R, 0), dtype=dt)
-               for used in (opt >= 2, opt >= 3, opt == 4)]
+    moments = [np.zeros((R, D) if used else (R, 0), dtype=dt) for used in (opt >= 2, opt >= 3, opt == 4)]
     S, G = np.empty(n, dtype=dt), np.empty(D, dtype=dt)
     batch = m0.batch
     count_rngs = _count_streams(runs) if batch is not None else None
@@ -47,8 +46,26 @@ def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
         this = min(chunk, steps - k)
         Wc = no_counts if batch is None else _count_fractions(count_rngs, probs, batch, this).astype(dt)
         Zc = no_noise if noise_gens is None else _noise_chunk(noise_gens, noise, this, D, dt)
-        advance(X, *moments, S, G, T, t_index, basis, transposed, Wc, W, Zc, *settings,
-                opt, m0.loss == "mse", k, this, rec_row[k:k + this], out)
+        advance(
+            X,
+            *moments,
+            S,
+            G,
+            T,
+            t_index,
+            basis,
+            transposed,
+            Wc,
+            W,
+            Zc,
+            *settings,
+            opt,
+            m0.loss == "mse",
+            k,
+            this,
+            rec_row[k : k + this],
+            out,
+        )
         k += this
         if bar is not None:
             bar.update(this)

@@ -25,9 +25,11 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
     use_noise = bool((noise > 0).any())
 
     X = torch.zeros(R, n if m0.tasks == "basis" else m0.N, dtype=tdtype, device=dev)
-    moments = (torch.zeros_like(X) if opt in ("adam", "lion", "ademamix") else None,
-               torch.zeros_like(X) if opt in ("adam", "ademamix") else None,
-               torch.zeros_like(X) if opt == "ademamix" else None)
+    moments = (
+        torch.zeros_like(X) if opt in ("adam", "lion", "ademamix") else None,
+        torch.zeros_like(X) if opt in ("adam", "ademamix") else None,
+        torch.zeros_like(X) if opt == "ademamix" else None,
+    )
 
     gen_dev = dev if dev.type == "cuda" else torch.device("cpu")
     count_rngs = _count_streams(runs) if batch is not None else []

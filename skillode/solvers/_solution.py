@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -38,9 +39,19 @@ class Solution:
         curves = repr(self.curves)
         if "\n" in curves or len(curves) > 160:
             curves = f"<SkillCurves {self.curves.n_times}x{self.curves.n_skills}>"
-        return short_repr(self, (), array_items=0, values={
-            "curves": verbatim(curves), "method": self.method, "message": self.message,
-            "state": self.state, "tau": self.tau, "nfev": self.nfev})
+        return short_repr(
+            self,
+            (),
+            array_items=0,
+            values={
+                "curves": verbatim(curves),
+                "method": self.method,
+                "message": self.message,
+                "state": self.state,
+                "tau": self.tau,
+                "nfev": self.nfev,
+            },
+        )
 
     def learning_times(self, threshold: float = 0.1) -> np.ndarray:
         """Time at which each skill's loss first reaches threshold, shape (n,).
@@ -55,8 +66,6 @@ class Solution:
         return np.where(out <= self.curves.times[-1] * (1 + 1e-12), out, np.nan)
 
 
-
 def _curves(model: Any, t: np.ndarray, loss: np.ndarray, method: str, extra: dict | None = None) -> SkillCurves:
     meta = {"model": model.config(), "solver": method} | (extra or {})
     return SkillCurves(t, loss, model.names, model.p, meta)
-

@@ -13,7 +13,6 @@ def _torch():
     return torch
 
 
-
 def _task_matrices(runs) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct task matrices of a group's runs and, per run, the index of its matrix."""
     keys: dict[tuple, int] = {}
@@ -42,7 +41,5 @@ def _count_fractions(count_rngs, probs, batch: int, this: int) -> np.ndarray:
     return counts / float(batch)
 
 
-
 def _spawn_seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1, dtype=np.uint64)[0] >> 1)
-

@@ -1,4 +1,5 @@
-"""Sweeps: deterministic grids of Geometry-model simulations (resumable, shardable) and the scaling laws fitted to them."""
+"""Sweeps: deterministic grids of Geometry-model simulations (resumable, shardable), and the scaling laws
+fitted to them."""
 
 from ._laws import ChinchillaFit, PowerLawFit, fit_chinchilla, fit_power_law
 from ._scaling import (

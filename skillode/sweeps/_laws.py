@@ -71,8 +71,15 @@ def fit_power_law(x: Any, y: Any, *, level: float = 0.95, x_range: tuple[float, 
     dof = xx.size - 2
     half = stats.t.ppf(0.5 + level / 2, dof) * res.stderr if dof > 0 else math.inf
     a = -res.slope
-    return PowerLawFit(float(a), (float(a - half), float(a + half)), float(res.stderr),
-                       float(math.exp(res.intercept)), float(res.rvalue**2), int(xx.size), level)
+    return PowerLawFit(
+        float(a),
+        (float(a - half), float(a + half)),
+        float(res.stderr),
+        float(math.exp(res.intercept)),
+        float(res.rvalue**2),
+        int(xx.size),
+        level,
+    )
 
 
 @dataclass(frozen=True)
@@ -174,4 +181,3 @@ def fit_chinchilla(N: Any, S: Any, L: Any, *, level: float = 0.95, x0: dict | No
             params[name] = float(z[i])
             ci[name] = (float(lo), float(hi))
     return ChinchillaFit(params, ci, float(np.sqrt(np.mean(best.fun**2))), int(L.size), level, bool(best.success))
-

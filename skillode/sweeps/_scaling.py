@@ -18,9 +18,10 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class ScalingSweepConfig:
         return json.loads(json.dumps(asdict(self)))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ScalingSweepConfig":
+    def from_dict(cls, data: dict) -> ScalingSweepConfig:
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known
         if unknown:
@@ -106,8 +107,15 @@ class ScalingSweepConfig:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
     def model(self, alpha: float, N: int) -> GeometryModel:
-        return GeometryModel(zipf_frequencies(self.n_skills, alpha), N, tasks=self.tasks, loss=self.loss,
-                             optimizer=self.optimizer, lr=self.lr, batch=self.batch)
+        return GeometryModel(
+            zipf_frequencies(self.n_skills, alpha),
+            N,
+            tasks=self.tasks,
+            loss=self.loss,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            batch=self.batch,
+        )
 
     def record_steps(self) -> np.ndarray:
         return log_steps(self.steps, self.n_record)
@@ -143,8 +151,10 @@ def _prepare_dir(config: ScalingSweepConfig, out_dir: str | Path) -> Path:
     if cfg_path.exists():
         existing = ScalingSweepConfig.from_dict(json.loads(cfg_path.read_text()))
         if existing.digest() != config.digest():
-            raise ValueError(f"out directory {str(out)!r} holds a different sweep (config.json differs); "
-                             "use a new --out or the same settings")
+            raise ValueError(
+                f"out directory {str(out)!r} holds a different sweep (config.json differs); "
+                "use a new --out or the same settings"
+            )
     else:
         tmp = cfg_path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(json.dumps(config.to_dict(), indent=2))
@@ -172,9 +182,18 @@ def _run_point(config: ScalingSweepConfig, out: Path, N: int, threads: int | Non
     final = np.stack([c.loss[-1] for c in res.curves]).reshape(A, S, -1)
     path = point_path(out, N)
     tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
-    np.savez(tmp, steps=rec, total_loss=total, final_loss=final.astype(np.float32), N=N,
-             alphas=np.array(config.alphas), seeds=np.array(config.seeds), digest=config.digest(),
-             seconds=time.perf_counter() - start, peak_rss_kib=_peak_rss_kib())
+    np.savez(
+        tmp,
+        steps=rec,
+        total_loss=total,
+        final_loss=final.astype(np.float32),
+        N=N,
+        alphas=np.array(config.alphas),
+        seeds=np.array(config.seeds),
+        digest=config.digest(),
+        seconds=time.perf_counter() - start,
+        peak_rss_kib=_peak_rss_kib(),
+    )
     os.replace(tmp, path)
     return path
 
@@ -219,7 +238,8 @@ def run_scaling_sweep(
             from joblib import Parallel, delayed
 
             results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(_run_point)(config, out, N, threads or 1) for N in todo)
+                delayed(_run_point)(config, out, N, threads or 1) for N in todo
+            )
         for path in results:
             written.append(path)
             if bar is not None:
@@ -253,9 +273,19 @@ class ScalingSweepResults:
 
     def __repr__(self) -> str:
         cfg = self.config
-        return short_repr(self, (), array_items=0, values={
-            "alphas": cfg.alphas, "Ns": cfg.Ns, "seeds": cfg.seeds, "steps": self.steps,
-            "total_loss": self.total_loss, "missing": self.missing})
+        return short_repr(
+            self,
+            (),
+            array_items=0,
+            values={
+                "alphas": cfg.alphas,
+                "Ns": cfg.Ns,
+                "seeds": cfg.seeds,
+                "steps": self.steps,
+                "total_loss": self.total_loss,
+                "missing": self.missing,
+            },
+        )
 
     def final_loss(self) -> np.ndarray:
         """shape (n_alphas, n_Ns, n_seeds): the total loss after the last step."""
@@ -282,4 +312,3 @@ def load_scaling_sweep(out_dir: str | Path) -> ScalingSweepResults:
                 raise ValueError(f"{path.name} belongs to a different sweep configuration")
             total[:, j] = data["total_loss"]
     return ScalingSweepResults(config, rec, total, tuple(missing))
-

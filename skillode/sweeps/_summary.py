@@ -29,21 +29,29 @@ class ScalingSummary:
 
     def __repr__(self) -> str:
         # per alpha: the exponents only; the fits (intervals, prefactors) stay on the attributes
-        return short_repr(self, ("alphas",), values={
-            "n_exponent": tuple(f.exponent for f in self.n_exponent),
-            "step_exponent": tuple(f.exponent for f in self.step_exponent),
-            "chinchilla_a": tuple(f.params["a"] for f in self.chinchilla),
-            "chinchilla_b": tuple(f.params["b"] for f in self.chinchilla)})
+        return short_repr(
+            self,
+            ("alphas",),
+            values={
+                "n_exponent": tuple(f.exponent for f in self.n_exponent),
+                "step_exponent": tuple(f.exponent for f in self.step_exponent),
+                "chinchilla_a": tuple(f.params["a"] for f in self.chinchilla),
+                "chinchilla_b": tuple(f.params["b"] for f in self.chinchilla),
+            },
+        )
 
     def to_dict(self) -> dict:
-        return {"alphas": list(self.alphas),
-                "n_exponent": [asdict(f) for f in self.n_exponent],
-                "step_exponent": [asdict(f) for f in self.step_exponent],
-                "chinchilla": [asdict(f) for f in self.chinchilla]}
+        return {
+            "alphas": list(self.alphas),
+            "n_exponent": [asdict(f) for f in self.n_exponent],
+            "step_exponent": [asdict(f) for f in self.step_exponent],
+            "chinchilla": [asdict(f) for f in self.chinchilla],
+        }
 
 
-def learning_window(steps: np.ndarray, loss: np.ndarray, *, start_below: float = 0.25,
-                    saturation: float = 3.0) -> np.ndarray:
+def learning_window(
+    steps: np.ndarray, loss: np.ndarray, *, start_below: float = 0.25, saturation: float = 3.0
+) -> np.ndarray:
     """Steps where loss(steps) is a power law: past the initial transient, before the plateau.
 
     Keeps steps whose loss is at most `start_below` times its initial value and at least
@@ -54,8 +62,13 @@ def learning_window(steps: np.ndarray, loss: np.ndarray, *, start_below: float =
     return (np.asarray(steps) > 0) & (loss <= start_below * loss[0]) & (loss >= saturation * loss[-1])
 
 
-def summarize_scaling(results: ScalingSweepResults, *, level: float = 0.95,
-                      step_window: tuple[float, float] | None = None, min_step: int = 10) -> ScalingSummary:
+def summarize_scaling(
+    results: ScalingSweepResults,
+    *,
+    level: float = 0.95,
+    step_window: tuple[float, float] | None = None,
+    min_step: int = 10,
+) -> ScalingSummary:
     """Exponents (with CIs) of final loss vs N and of loss vs steps, and Chinchilla fits.
 
     Loss vs steps uses the largest N; its fit window is `step_window` = (first, last) step, or by
@@ -85,4 +98,3 @@ def summarize_scaling(results: ScalingSweepResults, *, level: float = 0.95,
         L = tl[:, :, late].mean(axis=1)
         cfits.append(fit_chinchilla(NN, SS, L, level=level))
     return ScalingSummary(cfg.alphas, tuple(nfits), tuple(sfits), tuple(cfits))
-

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -37,9 +37,15 @@ class TwoSkillSweep:
         return short_repr(self, array_items=0)
 
     def to_dict(self) -> dict:
-        return {"ratios": self.ratios.tolist(), "optimizers": list(self.optimizers), "t1": self.t1.tolist(),
-                "t2": self.t2.tolist(), "time_ratio": self.time_ratio.tolist(), "threshold": self.threshold,
-                "settings": self.settings}
+        return {
+            "ratios": self.ratios.tolist(),
+            "optimizers": list(self.optimizers),
+            "t1": self.t1.tolist(),
+            "t2": self.t2.tolist(),
+            "time_ratio": self.time_ratio.tolist(),
+            "threshold": self.threshold,
+            "settings": self.settings,
+        }
 
 
 DEFAULT_TWO_SKILL_LR = {"signgd": 3e-4, "adam": 3e-4, "sgd": 1e-2, "lion": 3e-4, "ademamix": 3e-4}
@@ -75,8 +81,10 @@ def two_skill_sweep(
     t1 = np.full((len(opts), ratios_arr.size), np.nan)
     t2 = np.full_like(t1, np.nan)
     for i, opt in enumerate(opts):
-        models = [GeometryModel([r, 1.0], N, tasks="orthogonal", optimizer=opt, lr=lrs[opt], task_seed=seed)
-                  for r in ratios_arr]
+        models = [
+            GeometryModel([r, 1.0], N, tasks="orthogonal", optimizer=opt, lr=lrs[opt], task_seed=seed)
+            for r in ratios_arr
+        ]
         steps = min(1000, max_steps)
         while True:
             res = simulate(models, steps, seeds=seed, record=np.arange(steps + 1), progress=progress)
@@ -85,6 +93,12 @@ def two_skill_sweep(
                 break
             steps = min(4 * steps, max_steps)
         t1[i], t2[i] = lt[:, 0], lt[:, 1]
-    settings = {"N": N, "lr": {o: lrs[o] for o in opts}, "seed": seed, "tasks": "orthogonal", "loss": "mse",
-                "gradient": "exact"}
+    settings = {
+        "N": N,
+        "lr": {o: lrs[o] for o in opts},
+        "seed": seed,
+        "tasks": "orthogonal",
+        "loss": "mse",
+        "gradient": "exact",
+    }
     return TwoSkillSweep(ratios_arr, opts, t1, t2, t2 / t1, thr, settings)

@@ -101,8 +101,9 @@ def test_select_and_at():
 
 def test_cli_solve_writes_curves_meta_and_plot(tmp_path, capsys):
     out = tmp_path / "run"
-    rc = main(["solve", "resource", "--p", "1,0.1", "--eta", "0.019", "--N0", "0.003", "--steps", "300",
-               "--out", str(out)])
+    rc = main(
+        ["solve", "resource", "--p", "1,0.1", "--eta", "0.019", "--N0", "0.003", "--steps", "300", "--out", str(out)]
+    )
     assert rc == 0
     meta = json.loads((out / "meta.json").read_text())
     expected = sk.solve(sk.ResourceModel([1.0, 0.1], 0.019, 0.003), steps=300).learning_times(0.1)
@@ -116,8 +117,24 @@ def test_cli_solve_writes_curves_meta_and_plot(tmp_path, capsys):
 
 @pytest.mark.parametrize("model", ["domino", "parallel"])
 def test_cli_solve_limit_models(tmp_path, model):
-    rc = main(["solve", model, "--power-law", "2", "--n", "5", "--eta", "0.05", "--N0", "1", "--steps", "200",
-               "--out", str(tmp_path)])
+    rc = main(
+        [
+            "solve",
+            model,
+            "--power-law",
+            "2",
+            "--n",
+            "5",
+            "--eta",
+            "0.05",
+            "--N0",
+            "1",
+            "--steps",
+            "200",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert rc == 0
     assert json.loads((tmp_path / "meta.json").read_text())["model"]["model"] == model
 

@@ -21,10 +21,14 @@ def curves(names=("a", "b"), meta=None):
 
 
 def same(a, b):
-    return (np.array_equal(a.times, b.times) and np.array_equal(a.loss, b.loss) and a.names == b.names
-            and (a.frequencies is None) == (b.frequencies is None)
-            and (a.frequencies is None or np.array_equal(a.frequencies, b.frequencies))
-            and a.metadata == b.metadata)
+    return (
+        np.array_equal(a.times, b.times)
+        and np.array_equal(a.loss, b.loss)
+        and a.names == b.names
+        and (a.frequencies is None) == (b.frequencies is None)
+        and (a.frequencies is None or np.array_equal(a.frequencies, b.frequencies))
+        and a.metadata == b.metadata
+    )
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".csv"])
@@ -109,8 +113,15 @@ def test_every_truncation_is_an_error_naming_the_file(tmp_path):
 
 def test_an_npz_with_a_renamed_or_missing_member_is_refused(tmp_path):
     c = curves()
-    full = {"times": c.times, "loss": c.loss, "names": np.array(c.names), "frequencies": c.frequencies,
-            "metadata": np.array("{}"), "format_version": np.array(1), "checksum": np.array("0" * 64)}
+    full = {
+        "times": c.times,
+        "loss": c.loss,
+        "names": np.array(c.names),
+        "frequencies": c.frequencies,
+        "metadata": np.array("{}"),
+        "format_version": np.array(1),
+        "checksum": np.array("0" * 64),
+    }
     np.savez(tmp_path / "bad_sum.npz", **full)
     with pytest.raises(ValueError, match="checksum mismatch"):
         sk.SkillCurves.load(tmp_path / "bad_sum.npz")
@@ -125,8 +136,14 @@ def test_an_npz_with_a_renamed_or_missing_member_is_refused(tmp_path):
 
 def test_files_from_before_the_format_version_still_load(tmp_path):
     c = curves()
-    np.savez_compressed(tmp_path / "old.npz", times=c.times, loss=c.loss, names=np.array(c.names, dtype=str),
-                        frequencies=c.frequencies, metadata=np.array('{"seed": 3, "note": "x"}'))
+    np.savez_compressed(
+        tmp_path / "old.npz",
+        times=c.times,
+        loss=c.loss,
+        names=np.array(c.names, dtype=str),
+        frequencies=c.frequencies,
+        metadata=np.array('{"seed": 3, "note": "x"}'),
+    )
     assert same(sk.SkillCurves.load(tmp_path / "old.npz"), c)
 
 

@@ -11,11 +11,11 @@ import pytest
 import sympy as sp
 from scipy.special import zeta
 
-from skillode import derivations
 import skillode as sk
-from skillode.derivations import _core
 from skillode import closed_forms as cf
+from skillode import derivations
 from skillode.cli import main
+from skillode.derivations import _core
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +24,14 @@ def reports() -> dict[str, derivations.DerivationReport]:
 
 
 def test_the_issue_s_results_are_registered():
-    assert set(derivations.names()) >= {"exact_solution", "learning_time", "limits", "scaling",
-                                        "compute_optimal", "ce_limits"}
+    assert set(derivations.names()) >= {
+        "exact_solution",
+        "learning_time",
+        "limits",
+        "scaling",
+        "compute_optimal",
+        "ce_limits",
+    }
 
 
 @pytest.mark.parametrize("name", derivations.names())
@@ -37,7 +43,8 @@ def test_every_check_of_a_derivation_passes(reports, name):
     for check in rep.numeric:
         assert math.isfinite(check.error), f"{name}: {check.description} gave a non-finite error"
         assert check.error <= check.tolerance, (
-            f"{name}: {check.description}: error {check.error:.3g} > tolerance {check.tolerance:.3g}")
+            f"{name}: {check.description}: error {check.error:.3g} > tolerance {check.tolerance:.3g}"
+        )
     assert rep.passed
 
 
@@ -173,7 +180,10 @@ def test_cli_rejects_unknown_names_and_reports_failed_checks(capsys, monkeypatch
     assert main(["derive", "no_such_result"]) == 2
     assert "unknown derivation 'no_such_result'" in capsys.readouterr().err
     failing = derivations.Derivation(
-        name="broken", title="a deliberately wrong claim", assumptions=(), regime="exact",
+        name="broken",
+        title="a deliberately wrong claim",
+        assumptions=(),
+        regime="exact",
         statements=lambda: (derivations.Statement("one", sp.Eq(sp.Integer(1), sp.Integer(2))),),
         symbolic=lambda: (_core.equal("1 = 2", sp.Integer(1), sp.Integer(2)),),
         numeric=lambda: (_core.NumericCheck("1 vs 2", 1.0, 0.5),),

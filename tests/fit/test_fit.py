@@ -27,8 +27,9 @@ def noisy(model, times, sigma, seed, *, method="exact", frequencies=True) -> sk.
     clean = sk.solve(model, times, method=method).curves
     rng = np.random.default_rng(seed)
     loss = clean.loss + sigma * rng.standard_normal(clean.loss.shape)
-    return sk.SkillCurves(clean.times, loss, clean.names, clean.frequencies if frequencies else None,
-                          {"seed": seed, "sigma": sigma})
+    return sk.SkillCurves(
+        clean.times, loss, clean.names, clean.frequencies if frequencies else None, {"seed": seed, "sigma": sigma}
+    )
 
 
 P4 = np.array([0.5, 0.3, 0.15, 0.05])
@@ -60,8 +61,14 @@ def test_ce_model_on_binary_accuracy_is_recovered():
     chance = 0.5
     # accuracy rising from chance to 1 as the CE loss falls from log 2 to 0
     acc = chance + (1 - chance) * (1 - loss.loss / math.log(2))
-    res = sk.fit(sk.SkillCurves(T, acc, frequencies=model.p), "resource", quantity="accuracy", chance=chance,
-                 loss="ce", n_bootstrap=0)
+    res = sk.fit(
+        sk.SkillCurves(T, acc, frequencies=model.p),
+        "resource",
+        quantity="accuracy",
+        chance=chance,
+        loss="ce",
+        n_bootstrap=0,
+    )
     assert res.estimates["eta"] == pytest.approx(0.02, rel=1e-6)
     assert res.estimates["N0"] == pytest.approx(0.3, rel=1e-6)
 
@@ -78,8 +85,9 @@ def test_normalize_divides_out_the_loss_scale():
     model = sk.ResourceModel([0.5, 0.3, 0.2], 0.02, 0.3, loss="ce")
     loss = sk.solve(model, T).curves.loss
     # the same curves in other units (e.g. a loss summed over 3 output tokens)
-    res = sk.fit(sk.SkillCurves(T, 3.0 * loss, frequencies=model.p), "resource", normalize=True, loss="ce",
-                 n_bootstrap=0)
+    res = sk.fit(
+        sk.SkillCurves(T, 3.0 * loss, frequencies=model.p), "resource", normalize=True, loss="ce", n_bootstrap=0
+    )
     assert res.estimates["eta"] == pytest.approx(0.02, rel=1e-6)
     assert np.allclose(res.data[0].loss[0], 1.0)
     with pytest.raises(ValueError, match="positive first loss"):
@@ -94,8 +102,14 @@ def test_normalize_applies_to_accuracy_too():
     t = np.linspace(100.0, 800.0, 36)
     loss = sk.solve(model, t).curves.loss
     acc = 0.5 + 0.5 * (1 - loss / math.log(2))
-    res = sk.fit(sk.SkillCurves(t, acc, frequencies=model.p), "resource", quantity="accuracy", normalize=True,
-                 loss="ce", n_bootstrap=0)
+    res = sk.fit(
+        sk.SkillCurves(t, acc, frequencies=model.p),
+        "resource",
+        quantity="accuracy",
+        normalize=True,
+        loss="ce",
+        n_bootstrap=0,
+    )
     # before: normalize was silently dropped, eta 3e5 and N0 3e6 (rmse 0.03)
     assert res.estimates["eta"] == pytest.approx(0.02, rel=1e-6)
     assert res.estimates["N0"] == pytest.approx(0.3, rel=1e-6)
@@ -120,8 +134,9 @@ def test_offset_and_free_frequencies_are_recovered():
     shifted = np.maximum(T - 37.0, 0.0)
     u, inv = np.unique(shifted, return_inverse=True)
     loss = sk.solve(model, u).curves.loss[inv]
-    res = sk.fit(sk.SkillCurves(T, loss, frequencies=[0.5, 0.2, 0.3]), "resource",
-                 ["eta", "N0", "offset", "p"], n_bootstrap=0)
+    res = sk.fit(
+        sk.SkillCurves(T, loss, frequencies=[0.5, 0.2, 0.3]), "resource", ["eta", "N0", "offset", "p"], n_bootstrap=0
+    )
     assert res.estimates["offset"] == pytest.approx(37.0, abs=1e-4)
     # p is fitted relative to the first skill, held at its given 0.5
     assert res.estimates["p[skill2]"] == pytest.approx(0.3, rel=1e-5)
@@ -134,8 +149,14 @@ def test_gate_exponent_is_recovered_with_the_ode_solver():
     t = np.linspace(0.0, 600.0, 31)
     truth = sk.ResourceModel(p, 0.01, 0.1, gates=[sk.Gate(2, (0,), exponent=3.0)])
     curves = sk.solve(truth, t, method="ode").curves
-    res = sk.fit(curves, "resource", ["eta", "N0", "gate_exponent"], gates=[sk.Gate(2, (0,))],
-                 initial={"N0": 0.2, "gate_exponent": 2.0}, n_bootstrap=0)
+    res = sk.fit(
+        curves,
+        "resource",
+        ["eta", "N0", "gate_exponent"],
+        gates=[sk.Gate(2, (0,))],
+        initial={"N0": 0.2, "gate_exponent": 2.0},
+        n_bootstrap=0,
+    )
     assert res.estimates["gate_exponent"] == pytest.approx(3.0, rel=1e-4)
     assert res.estimates["eta"] == pytest.approx(0.01, rel=1e-5)
     assert res.estimates["N0"] == pytest.approx(0.1, rel=1e-4)
@@ -309,12 +330,20 @@ def test_missing_frequencies_need_p_free_or_given():
 # ----------------------------------------------------------------------- CLI
 def test_cli_fits_wide_csv_and_writes_table_and_plot(tmp_path, capsys):
     out = tmp_path / "out"
-    rc = cli_main(["fit", str(DATA / "resource_wide.csv"), "--frequencies", "0.6,0.3,0.1", "--bootstrap", "30",
-                   "--out", str(out)])
+    rc = cli_main(
+        ["fit", str(DATA / "resource_wide.csv"), "--frequencies", "0.6,0.3,0.1", "--bootstrap", "30", "--out", str(out)]
+    )
     assert rc == 0
     assert "resource" in capsys.readouterr().out
-    for name in ("models.csv", "parameters.csv", "fit.json", "overlay.png", "fitted_resource.npz",
-                 "fitted_domino.npz", "fitted_parallel.npz"):
+    for name in (
+        "models.csv",
+        "parameters.csv",
+        "fit.json",
+        "overlay.png",
+        "fitted_resource.npz",
+        "fitted_domino.npz",
+        "fitted_parallel.npz",
+    ):
         assert (out / name).exists()
     models = list(csv.DictReader(open(out / "models.csv")))
     assert models[0]["model"] == "resource"
@@ -330,9 +359,26 @@ def test_cli_fits_wide_csv_and_writes_table_and_plot(tmp_path, capsys):
 
 def test_cli_fits_long_accuracy_csv_with_held_out_skill(tmp_path, capsys):
     out = tmp_path / "acc"
-    rc = cli_main(["fit", str(DATA / "resource_accuracy_long.csv"), "--quantity", "accuracy", "--chance", "0.5",
-                   "--model", "resource", "--frequencies", "0.6,0.3,0.1", "--holdout-skills", "mod",
-                   "--bootstrap", "0", "--out", str(out)])
+    rc = cli_main(
+        [
+            "fit",
+            str(DATA / "resource_accuracy_long.csv"),
+            "--quantity",
+            "accuracy",
+            "--chance",
+            "0.5",
+            "--model",
+            "resource",
+            "--frequencies",
+            "0.6,0.3,0.1",
+            "--holdout-skills",
+            "mod",
+            "--bootstrap",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     meta = json.loads((out / "fit.json").read_text())
     res = meta["results"]["resource"]
@@ -360,8 +406,21 @@ def test_cli_reads_each_file_once(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(sk.SkillCurves, "load", classmethod(counting_load))
     out = tmp_path / "once"
-    rc = cli_main(["fit", str(paths[0]), str(paths[1]), "--model", "resource", "--test", str(paths[2]),
-                   "--bootstrap", "0", "--out", str(out)])
+    rc = cli_main(
+        [
+            "fit",
+            str(paths[0]),
+            str(paths[1]),
+            "--model",
+            "resource",
+            "--test",
+            str(paths[2]),
+            "--bootstrap",
+            "0",
+            "--out",
+            str(out),
+        ]
+    )
     assert rc == 0
     assert sorted(reads) == sorted(paths)
     # the single read still feeds the fit: noise-free data give the generating parameters
@@ -371,8 +430,17 @@ def test_cli_reads_each_file_once(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_bad_second_file_is_named(tmp_path, capsys):
-    rc = cli_main(["fit", str(DATA / "resource_wide.csv"), str(DATA / "bad_nan.csv"), "--bootstrap", "0",
-                   "--out", str(tmp_path / "o")])
+    rc = cli_main(
+        [
+            "fit",
+            str(DATA / "resource_wide.csv"),
+            str(DATA / "bad_nan.csv"),
+            "--bootstrap",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert rc == 2
     err = capsys.readouterr().err
     assert err.startswith("skillode fit: error:") and "bad_nan.csv" in err and "not finite" in err
@@ -420,8 +488,9 @@ def test_cli_joint_settings_and_held_out_setting(tmp_path, capsys):
         noisy(sk.ResourceModel(q, 0.01, 0.2), t, 0.01, seed=50 + i).save(path)
         paths.append(str(path))
     out = tmp_path / "joint"
-    rc = cli_main(["fit", paths[0], paths[1], "--model", "resource", "--test", paths[2], "--bootstrap", "0",
-                   "--out", str(out)])
+    rc = cli_main(
+        ["fit", paths[0], paths[1], "--model", "resource", "--test", paths[2], "--bootstrap", "0", "--out", str(out)]
+    )
     assert rc == 0
     meta = json.loads((out / "fit.json").read_text())
     assert meta["results"]["resource"]["estimates"]["eta"] == pytest.approx(0.01, rel=0.03)

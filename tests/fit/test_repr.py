@@ -96,8 +96,9 @@ def test_resource_mapping_and_n0_study_reprs_elide_their_arrays():
     assert "SkillCurves(" not in text and "ResourceModel(" not in text
 
     shape = (3, 2)
-    study = N0Study("noise", np.array([0.0, 0.05, 0.2]), np.full(shape, 0.01), np.full(shape, 2.1),
-                       np.full(shape, 0.003), (0, 1))
+    study = N0Study(
+        "noise", np.array([0.0, 0.05, 0.2]), np.full(shape, 0.01), np.full(shape, 2.1), np.full(shape, 0.003), (0, 1)
+    )
     text = repr(study)
     _assert_compact(text)
     assert "values=<array 3 float64>" in text and "N0=<array 3x2 float64>" in text

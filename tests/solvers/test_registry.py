@@ -64,18 +64,22 @@ def test_a_subclass_inherits_its_base_methods_and_may_override_them(monkeypatch)
         pass
 
     model = Tweaked([1.0, 0.1], 0.2)
-    np.testing.assert_array_equal(sk.solve(model, steps=10).curves.loss,
-                                  sk.solve(sk.DominoModel([1.0, 0.1], 0.2), steps=10).curves.loss)
+    np.testing.assert_array_equal(
+        sk.solve(model, steps=10).curves.loss, sk.solve(sk.DominoModel([1.0, 0.1], 0.2), steps=10).curves.loss
+    )
     monkeypatch.setitem(_REGISTRY, Tweaked, {})
     register_method(Tweaked, "exact", lambda m, t, o: "overridden")
     assert sk.solve(model, steps=10) == "overridden"
 
 
-@pytest.mark.parametrize("args, match", [
-    (("not a type", "exact", _solve_exponential), "model_type must be a class"),
-    ((Exponential, "", _solve_exponential), "method must be a non-empty string"),
-    ((Exponential, "exact", 3), "function must be callable"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("not a type", "exact", _solve_exponential), "model_type must be a class"),
+        ((Exponential, "", _solve_exponential), "method must be a non-empty string"),
+        ((Exponential, "exact", 3), "function must be callable"),
+    ],
+)
 def test_register_method_checks_its_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         register_method(*args)

@@ -40,9 +40,10 @@ def test_backends_agree_for_task_kinds_noise_and_exact_gradient(tasks):
     rng = np.random.default_rng(3)
     p = zipf_frequencies(4, 2.0)
     kind = rng.standard_normal((4, 40)) if tasks == "given" else tasks
-    models = [GeometryModel(p, 40, tasks=kind, optimizer="adam", lr=1e-2, noise=0.01, batch=None),
-              GeometryModel(p, 40, tasks=kind, optimizer="adam", lr=2e-2, noise=0.03, batch=None,
-                            betas=(0.8, 0.99))]
+    models = [
+        GeometryModel(p, 40, tasks=kind, optimizer="adam", lr=1e-2, noise=0.01, batch=None),
+        GeometryModel(p, 40, tasks=kind, optimizer="adam", lr=2e-2, noise=0.03, batch=None, betas=(0.8, 0.99)),
+    ]
     a, b = both(models, 200, seeds=[5, 6], record=[0, 7, 50, 199, 200])
     assert a.shape == (4, 5, 4)
     assert np.abs(a - b).max() < TOL
@@ -51,8 +52,10 @@ def test_backends_agree_for_task_kinds_noise_and_exact_gradient(tasks):
 def test_backends_agree_when_runs_have_their_own_task_vectors():
     # task_seed None: every seed draws its own random tasks; the groups mix shared and distinct T.
     p = zipf_frequencies(3, 1.0)
-    models = [GeometryModel(p, 30, tasks="orthogonal", lr=5e-3, batch=16),
-              GeometryModel(p, 30, tasks="orthogonal", lr=5e-3, batch=16, task_seed=11)]
+    models = [
+        GeometryModel(p, 30, tasks="orthogonal", lr=5e-3, batch=16),
+        GeometryModel(p, 30, tasks="orthogonal", lr=5e-3, batch=16, task_seed=11),
+    ]
     a, b = both(models, 150, seeds=[0, 1, 2])
     assert np.abs(a - b).max() < TOL
 
@@ -91,8 +94,14 @@ def test_backend_errors_name_the_argument():
 def test_backends_agree_with_noise_in_the_transposed_layout(optimizer):
     # N < n with gradient noise and small chunks: the noise chunks and the optimizer helpers of the
     # compiled loop in its transposed layout, across chunk boundaries.
-    m = GeometryModel(zipf_frequencies(20, 1.2), 8, tasks="gaussian", optimizer=optimizer, noise=0.01,
-                      lr=2e-3 if optimizer == "ademamix" else 5e-2)
+    m = GeometryModel(
+        zipf_frequencies(20, 1.2),
+        8,
+        tasks="gaussian",
+        optimizer=optimizer,
+        noise=0.01,
+        lr=2e-3 if optimizer == "ademamix" else 5e-2,
+    )
     a, b = both(m, 120, seeds=[0, 1], chunk=33)
     assert np.abs(a - b).max() < TOL
     assert a[:, -1].sum() < a[:, 0].sum()

@@ -1,11 +1,11 @@
 """Sweeps: power-law and Chinchilla fits on planted laws, sharded/resumable scaling sweep, two-skill ratios."""
 
 import json
-import math
 
 import numpy as np
 import pytest
 
+from skillode.cli import main
 from skillode.sweeps import (
     ScalingSweepConfig,
     fit_chinchilla,
@@ -18,14 +18,13 @@ from skillode.sweeps import (
     summarize_scaling,
     two_skill_sweep,
 )
-from skillode.cli import main
 
 
 def test_power_law_recovers_planted_exponent_with_honest_ci():
     rng = np.random.default_rng(0)
     x = np.geomspace(10, 1000, 15)
     covered = 0
-    for trial in range(200):
+    for _ in range(200):
         y = 3.0 * x[:, None] ** -0.7 * np.exp(0.05 * rng.standard_normal((15, 4)))
         fit = fit_power_law(x, y)
         covered += fit.exponent_ci[0] <= 0.7 <= fit.exponent_ci[1]
@@ -78,8 +77,16 @@ def test_shard_parsing_and_round_robin():
 
 
 def small_config(**kw):
-    base = dict(alphas=(1.5, 2.0), Ns=(8, 16, 32, 64), seeds=(0, 1), steps=1500, n_skills=100, lr=1e-3,
-                n_record=30, dtype="float64")
+    base = dict(
+        alphas=(1.5, 2.0),
+        Ns=(8, 16, 32, 64),
+        seeds=(0, 1),
+        steps=1500,
+        n_skills=100,
+        lr=1e-3,
+        n_record=30,
+        dtype="float64",
+    )
     return ScalingSweepConfig(**(base | kw))
 
 
@@ -135,8 +142,28 @@ def test_two_skill_sgd_ratio_equals_frequency_ratio_and_signgd_saturates():
 
 
 def test_cli_sweep_scaling_and_ratio(tmp_path, capsys):
-    args = ["sweep", "scaling", "--out", str(tmp_path / "s"), "--alphas", "1.5", "2", "--N", "8", "16", "32",
-            "--seeds", "0", "--steps", "600", "--skills", "60", "--lr", "1e-3", "--no-progress"]
+    args = [
+        "sweep",
+        "scaling",
+        "--out",
+        str(tmp_path / "s"),
+        "--alphas",
+        "1.5",
+        "2",
+        "--N",
+        "8",
+        "16",
+        "32",
+        "--seeds",
+        "0",
+        "--steps",
+        "600",
+        "--skills",
+        "60",
+        "--lr",
+        "1e-3",
+        "--no-progress",
+    ]
     assert main(args + ["--shard", "1/2"]) == 0
     assert "2 of 3 missing" in capsys.readouterr().out
     assert main(args) == 0
@@ -144,8 +171,25 @@ def test_cli_sweep_scaling_and_ratio(tmp_path, capsys):
     assert "alpha=1.5" in out
     summary = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert len(summary["n_exponent"]) == 2 and (tmp_path / "s" / "scaling.png").stat().st_size > 0
-    assert main(["sweep", "ratio", "--out", str(tmp_path / "r"), "--ratios", "1", "4", "--optimizers", "sgd",
-                 "--N", "32", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "sweep",
+                "ratio",
+                "--out",
+                str(tmp_path / "r"),
+                "--ratios",
+                "1",
+                "4",
+                "--optimizers",
+                "sgd",
+                "--N",
+                "32",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     data = json.loads((tmp_path / "r" / "ratio.json").read_text())
     assert data["time_ratio"][0][1] == pytest.approx(4.0, rel=0.03)
     assert main(["sweep", "scaling", "--out", str(tmp_path / "bad"), "--shard", "3/2"]) == 2
@@ -203,8 +247,12 @@ def test_chinchilla_bad_level_and_start_name_themselves():
     N, S = np.meshgrid(np.geomspace(10, 1000, 4), np.geomspace(100, 20000, 4), indexing="ij")
     L = 0.01 + 2.0 * N**-0.6 + 5.0 * S**-0.4
     # level 1.5 used to give all-NaN intervals without a word; E = 0 a bare "math domain error"
-    for kwargs, match in (({"level": 1.5}, "level must lie"), ({"x0": {"E": 0.0}}, r"x0\['E'\] must be positive"),
-                          ({"x0": {"a": 7.0}}, r"x0\['a'\] must lie"), ({"x0": {"c": 1.0}}, "'c' is not a parameter")):
+    for kwargs, match in (
+        ({"level": 1.5}, "level must lie"),
+        ({"x0": {"E": 0.0}}, r"x0\['E'\] must be positive"),
+        ({"x0": {"a": 7.0}}, r"x0\['a'\] must lie"),
+        ({"x0": {"c": 1.0}}, "'c' is not a parameter"),
+    ):
         with pytest.raises(ValueError, match=match):
             fit_chinchilla(N, S, L, **kwargs)
 

@@ -22,8 +22,16 @@ def _assert_compact(text: str, limit: int = 600) -> None:
 
 def _planted_results() -> ScalingSweepResults:
     # no simulation: a planted law L = 0.05 + N^-0.5 + 5 S^-0.7 on the sweep's grid
-    cfg = ScalingSweepConfig(alphas=(1.5, 2.0), Ns=(8, 16, 32, 64), seeds=(0, 1), steps=1500, n_skills=100,
-                             lr=1e-3, n_record=30, dtype="float64")
+    cfg = ScalingSweepConfig(
+        alphas=(1.5, 2.0),
+        Ns=(8, 16, 32, 64),
+        seeds=(0, 1),
+        steps=1500,
+        n_skills=100,
+        lr=1e-3,
+        n_record=30,
+        dtype="float64",
+    )
     steps = cfg.record_steps()
     N = np.array(cfg.Ns, dtype=np.float64)[:, None, None]
     S = np.maximum(steps, 1).astype(np.float64)[None, None, :]
@@ -68,8 +76,15 @@ def test_law_fit_reprs_show_short_numbers():
 def test_two_skill_sweep_repr_elides_its_arrays():
     ratios = np.geomspace(1, 100, 9)
     t1 = np.full((2, 9), 100.0)
-    sweep = TwoSkillSweep(ratios, ("sgd", "signgd"), t1, t1 * ratios, ratios * np.ones((2, 1)), 0.1,
-                          {"N": 64, "lr": {"sgd": 1e-2, "signgd": 3e-4}, "seed": 0})
+    sweep = TwoSkillSweep(
+        ratios,
+        ("sgd", "signgd"),
+        t1,
+        t1 * ratios,
+        ratios * np.ones((2, 1)),
+        0.1,
+        {"N": 64, "lr": {"sgd": 1e-2, "signgd": 3e-4}, "seed": 0},
+    )
     text = repr(sweep)
     _assert_compact(text)
     assert "ratios=<array 9 float64>" in text and "time_ratio=<array 2x9 float64>" in text

@@ -17,18 +17,38 @@ torch = pytest.importorskip("torch")
 
 import skillode as sk  # noqa: E402
 from skillode.cli import main  # noqa: E402
-from skillode.validation import (CompositionalConfig, DominoConfig, GeometryConfig, ModularityConfig, ParityTask,  # noqa: E402
-                        TrainSettings, make_parity_data, train_parity, write_report)
-from skillode.validation._common import (TimesCase, bootstrap_ci, finite_mean, first_step, first_step_relative,  # noqa: E402
-                                fit_resource_times, paired_ratio, resource_learning_times)
-from skillode.validation import compositional, domino, modularity  # noqa: E402
-from skillode.validation import _train  # noqa: E402
+from skillode.validation import (  # noqa: E402
+    CompositionalConfig,
+    DominoConfig,
+    GeometryConfig,
+    ModularityConfig,
+    ParityTask,
+    TrainSettings,
+    _train,
+    compositional,
+    domino,
+    make_parity_data,
+    modularity,
+    train_parity,
+    write_report,
+)
+from skillode.validation._common import (  # noqa: E402
+    TimesCase,
+    bootstrap_ci,
+    finite_mean,
+    first_step,
+    first_step_relative,
+    fit_resource_times,
+    paired_ratio,
+    resource_learning_times,
+)
 from skillode.validation._train import auto_threads  # noqa: E402
 
 AUTO_MAX_THREADS = _train.AUTO_MAX_THREADS  # the module's cap, before the fixture below lowers it
 
-TINY_DOMINO = DominoConfig(n_bits=8, hidden=32, p2_values=(1.0, 0.1), seeds=(0, 1, 2), train_size=1000,
-                           test_size=200, steps=500, fit_p2=(1.0,))
+TINY_DOMINO = DominoConfig(
+    n_bits=8, hidden=32, p2_values=(1.0, 0.1), seeds=(0, 1, 2), train_size=1000, test_size=200, steps=500, fit_p2=(1.0,)
+)
 TINY_COMP = CompositionalConfig(n_bits=8, hidden=32, seeds=(0, 1), train_size=400, test_size=100, steps=250)
 TINY_MOD = ModularityConfig(hidden=100, seeds=(0, 1, 2, 3), train_size=32, test_size=32, steps=500, loss_fraction=0.05)
 TINY_GEOM = GeometryConfig(n_skills=3, N=100, steps=150, seeds=(0,))
@@ -189,8 +209,11 @@ def test_modularity_speedups_pair_the_conditions_by_seed():
     n = 30
     slow, fast = _shared_factor_times(n, 4.0, rng_seed=3)
     other = np.full(n, 50.0)  # frequent task, same in every condition
-    times = {"nonmodular": np.column_stack([other, slow]), "modular": np.column_stack([other, fast]),
-             "reweighted": np.column_stack([other, fast])}
+    times = {
+        "nonmodular": np.column_stack([other, slow]),
+        "modular": np.column_stack([other, fast]),
+        "reweighted": np.column_stack([other, fast]),
+    }
     ratios, pairing = modularity.speedup_ratios(times)
     point, lo, hi = ratios["modular_rare"]
     assert point == pytest.approx(slow.mean() / fast.mean(), rel=1e-12)
@@ -223,8 +246,12 @@ def test_compositional_ratios_pair_the_conditions_by_seed():
     acc_ind = np.column_stack([fast, fast, slow])
     acc_comp = np.column_stack([fast, fast, fast])
     onset = np.column_stack([fast, 0.5 * fast, slow])  # AB's onset: 2x A's, 4x B's, seed by seed
-    out = compositional.cross_condition_ratios({"independent": {"acc_times": acc_ind, "onset_times": onset},
-                                                "compositional": {"acc_times": acc_comp, "onset_times": onset}})
+    out = compositional.cross_condition_ratios(
+        {
+            "independent": {"acc_times": acc_ind, "onset_times": onset},
+            "compositional": {"acc_times": acc_comp, "onset_times": onset},
+        }
+    )
     point, lo, hi = out["composite_vs_independent_speedup"]
     assert point == pytest.approx(slow.mean() / fast.mean(), rel=1e-12)
     assert lo < 2.0 < hi
@@ -240,8 +267,9 @@ def test_compositional_ratios_pair_the_conditions_by_seed():
 def test_fit_resource_times_recovers_known_parameters():
     # synthetic "measurements" from the exact Resource solution (an independent closed form)
     eta, n0, thr = 0.02, 0.3, 0.1
-    cases = [TimesCase((1.0, p2), tuple(resource_learning_times([1.0, p2], eta, n0, thr)), thr)
-             for p2 in (1.0, 0.3, 0.05)]
+    cases = [
+        TimesCase((1.0, p2), tuple(resource_learning_times([1.0, p2], eta, n0, thr)), thr) for p2 in (1.0, 0.3, 0.05)
+    ]
     f_eta, f_n0, rms = fit_resource_times(cases)
     assert f_eta == pytest.approx(eta, rel=1e-4)
     assert f_n0 == pytest.approx(n0, rel=1e-3)
@@ -314,8 +342,11 @@ def test_domino_experiment_frequent_task_first_and_fit():
 
 
 def test_write_report_all_experiments(tmp_path):
-    rep = write_report("all", tmp_path, configs={"domino": TINY_DOMINO, "compositional": TINY_COMP,
-                                                 "modularity": TINY_MOD, "geometry": TINY_GEOM})
+    rep = write_report(
+        "all",
+        tmp_path,
+        configs={"domino": TINY_DOMINO, "compositional": TINY_COMP, "modularity": TINY_MOD, "geometry": TINY_GEOM},
+    )
     text = (tmp_path / "report.md").read_text()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     for name in ("domino", "compositional", "modularity", "geometry"):
@@ -349,8 +380,9 @@ def test_write_report_all_experiments(tmp_path):
 
 
 def test_report_survives_runs_where_nothing_is_learned(tmp_path):
-    short = DominoConfig(n_bits=8, hidden=8, p2_values=(1.0, 0.5), seeds=(0,), train_size=50, test_size=20,
-                         steps=2, fit_p2=(1.0,))
+    short = DominoConfig(
+        n_bits=8, hidden=8, p2_values=(1.0, 0.5), seeds=(0,), train_size=50, test_size=20, steps=2, fit_p2=(1.0,)
+    )
     rep = write_report("domino", tmp_path, configs={"domino": short})
     m = json.loads(rep.metrics.read_text())["domino"]["metrics"]
     assert m["prediction_mean_abs_relative_error"] is None

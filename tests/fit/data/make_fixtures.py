@@ -1,6 +1,10 @@
 """Generate the small fixture files in tests/data (run once; the files are committed)."""
+
 # Run from the repository root: .venv/bin/python tests/data/make_fixtures.py (bad_*.csv are hand-written).
-import numpy as np, skillode as sk
+import numpy as np
+
+import skillode as sk
+
 rng = np.random.default_rng(20250101)
 t = np.arange(0, 601, 20.0)
 p = np.array([0.6, 0.3, 0.1])
