@@ -13,9 +13,9 @@ import numpy as np
 
 
 def _as_float_array(value: Any, name: str) -> np.ndarray:
-    """value as a float64 array, a scalar as one element."""
+    """value as a new float64 array (never a view of the caller's), a scalar as one element."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from exc
     return arr.reshape(1) if arr.ndim == 0 else arr
@@ -70,9 +70,9 @@ def as_times(value: Any, name: str = "times") -> np.ndarray:
 
 
 def as_matrix(value: Any, n: int, name: str = "C", *, symmetric_psd: bool = True) -> np.ndarray:
-    """An (n, n) finite float64 matrix, optionally checked symmetric positive semi-definite."""
+    """A new (n, n) finite float64 matrix, optionally checked symmetric positive semi-definite."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name} must be a numeric matrix, got {type(value).__name__}") from exc
     if arr.shape != (n, n):

@@ -34,7 +34,11 @@ class SkillCurves:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        times = np.array(self.times, dtype=np.float64, copy=True).reshape(-1)
+        times = np.array(self.times, dtype=np.float64, copy=True)
+        if times.ndim == 0:
+            times = times.reshape(1)
+        if times.ndim != 1:
+            raise ValueError(f"times must be one-dimensional, got shape {times.shape}")
         loss = np.array(self.loss, dtype=np.float64, copy=True)
         if loss.ndim == 1:
             loss = loss[:, None]
@@ -108,7 +112,10 @@ class SkillCurves:
 
     def at(self, times: Sequence[float] | np.ndarray) -> SkillCurves:
         """Linear interpolation of every skill's loss onto new times inside [times[0], times[-1]]."""
-        t = np.asarray(times, dtype=np.float64).reshape(-1)
+        t = np.array(times, dtype=np.float64)
+        if t.ndim > 1:
+            raise ValueError(f"times must be one-dimensional, got shape {t.shape}")
+        t = t.reshape(-1)
         if t.size == 0 or np.any(~np.isfinite(t)):
             raise ValueError("times must be a non-empty sequence of finite numbers")
         if t[0] < self.times[0] or t[-1] > self.times[-1]:
@@ -148,9 +155,16 @@ class SkillCurves:
         threshold is a fraction of each skill's initial loss.
         """
         thr = float(threshold)
-        if not math.isfinite(thr):
-            raise ValueError(f"threshold must be finite, got {threshold}")
+        if not math.isfinite(thr) or thr < 0:
+            raise ValueError(f"threshold must be a finite number >= 0, got {threshold}")
+        if relative and thr >= 1.0:
+            raise ValueError(f"a relative threshold must be below 1 (the initial loss), got {thr:g}")
         level = thr * self.loss[0] if relative else np.full(self.n_skills, thr)
+        if not relative and np.all(self.loss[0] <= thr):
+            raise ValueError(
+                f"threshold {thr:g} is at or above every skill's first loss (largest {self.loss[0].max():.6g}): "
+                "no learning time is defined; give a threshold below the starting loss"
+            )
         below = self.loss <= level
         out = np.full(self.n_skills, np.nan)
         hit = below.any(axis=0)

@@ -28,6 +28,31 @@ class Gate:
     mode: str = "and"
     exponent: float = 1.0
 
+    def __post_init__(self) -> None:
+        # what can be checked without the model's skills is checked here, where the value enters
+        _check_reference(self.skill, "skill")
+        parents = self.parents
+        if isinstance(parents, (str, int, np.integer)):
+            parents = (parents,)
+        try:
+            parents = tuple(parents)
+        except TypeError:
+            raise ValueError(f"Gate parents must be a sequence of skill indices or names, got {parents!r}") from None
+        if not parents:
+            raise ValueError(f"Gate of skill {self.skill!r} needs at least one parent")
+        for parent in parents:
+            _check_reference(parent, "parent")
+        object.__setattr__(self, "parents", parents)
+        object.__setattr__(self, "mode", choice(self.mode, "Gate mode", GATE_MODES))
+        object.__setattr__(self, "exponent", as_scalar(self.exponent, "Gate exponent", positive=True))
+
+
+def _check_reference(ref: Any, what: str) -> None:
+    if isinstance(ref, bool) or not isinstance(ref, (int, np.integer, str)):
+        raise ValueError(f"Gate {what} must be a skill index or name, got {ref!r}")
+    if isinstance(ref, (int, np.integer)) and ref < 0:
+        raise ValueError(f"Gate {what} must be a non-negative skill index, got {ref}")
+
 
 @dataclass(frozen=True)
 class _ResolvedGate:

@@ -7,6 +7,7 @@ import numpy as np
 from .. import closed_forms
 from ..models import DominoModel, ParallelModel, ResourceModel
 from ._registry import SolverOptions, register_method
+from ._scale import unit_scaled
 from ._solution import Solution, _curves
 
 
@@ -44,6 +45,12 @@ class _Family:
         logit, pull = self.cf.ce_logit_and_pull(np.multiply.outer(tau, self.p))
         return logit.sum(axis=-1), pull @ self.p
 
+    def progress_and_rate_chunked(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """progress_and_rate for many tau, in chunks of ~8 MB so that memory stays linear in n."""
+        chunk = max(1, 1_000_000 // self.n)
+        parts = [self.progress_and_rate(tau[i : i + chunk]) for i in range(0, tau.size, chunk)]
+        return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
+
     def tau_at_loss(self, thr: float) -> np.ndarray:
         """tau at which each skill's loss equals thr (0 < thr < l(0)), shape (n,)."""
         if self.mse:
@@ -80,7 +87,7 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
                 "model (every loss has long underflowed); use smaller times"
             )
     grid = np.geomspace(lo, hi, 256)
-    prog, _ = fam.progress_and_rate(grid)
+    prog, _ = fam.progress_and_rate_chunked(grid)
     g_val = prog + N0 * grid
     j = np.clip(np.searchsorted(g_val, target[live], side="right") - 1, -1, grid.size - 1)
     x = np.where(j >= 0, grid[np.maximum(j, 0)], target[live] / (fam.rate0 + N0))
@@ -91,7 +98,7 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
         a = np.flatnonzero(active)
         if a.size == 0:
             break
-        prog, rate = fam.progress_and_rate(x[a])
+        prog, rate = fam.progress_and_rate_chunked(x[a])
         f = prog + N0 * x[a] - target[idx[a]]
         step = np.maximum(-f / (rate + N0), 0.0)
         x[a] += step
@@ -105,25 +112,28 @@ def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOpt
     rtol = options.rtol
     if not model.is_orthogonal or model.has_gates:
         raise ValueError("method 'exact' needs orthogonal skills (C None or identity) and no gates; use method='ode'")
-    fam = _Family(model)
-    tau = _invert_time(fam, model.eta, model.N0, t, rtol)
-    finite = np.isfinite(tau)
+    # solved on the unit-scaled model (max p of order one), exact in float64: a subnormal or huge p
+    # solves like p of order one; tau is reported in the model's own units
+    scaled, exponent = unit_scaled(model)
+    fam = _Family(scaled)
+    tau_scaled = _invert_time(fam, scaled.eta, scaled.N0, t, rtol)
+    finite = np.isfinite(tau_scaled)
     state = np.zeros((t.size, model.n_skills))
-    state[finite] = fam.state(tau[finite])
+    state[finite] = fam.state(tau_scaled[finite])
     loss = model.state_to_loss(state)
+    with np.errstate(over="ignore"):
+        tau = np.ldexp(tau_scaled, exponent)
 
     def learning_time(thr: float) -> np.ndarray:
-        if thr >= model.initial_loss:
-            return np.zeros(model.n_skills)
         if thr <= 0.0:
             horizon = model.n_skills / model.eta if (fam.mse and model.N0 == 0.0) else np.inf
             return np.full(model.n_skills, horizon)
         tau_k = fam.tau_at_loss(thr)
-        prog, _ = fam.progress_and_rate(tau_k)
-        return (prog + model.N0 * tau_k) / model.eta
+        prog, _ = fam.progress_and_rate_chunked(tau_k)  # n x n work, linear memory
+        return (prog + scaled.N0 * tau_k) / model.eta
 
     curves = _curves(model, t, loss, "exact")
-    return Solution(curves, "exact", "closed form (C = I)", state, tau, 0, learning_time)
+    return Solution(curves, "exact", "closed form (C = I)", state, tau, 0, learning_time, model.initial_loss)
 
 
 register_method(DominoModel, "exact", solve_closed_form)

@@ -44,7 +44,9 @@ def solve_resource_map(model: ResourceModel, t: np.ndarray, options: SolverOptio
             if clip:
                 np.maximum(x, 0.0, out=x)
     loss = model.state_to_loss(state)
-    return Solution(_curves(model, t, loss, "map"), "map", f"{n_steps} steps", state, None, n_steps)
+    return Solution(
+        _curves(model, t, loss, "map"), "map", f"{n_steps} steps", state, None, n_steps, initial_loss=model.initial_loss
+    )
 
 
 def iterate_mean_field(model: SignGDMeanField, steps: np.ndarray) -> np.ndarray:

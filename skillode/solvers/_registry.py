@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_scalar, as_times
+from .._checks import as_count, as_scalar, as_times
 from ._solution import Solution
 
 ODE_METHODS = ("auto", "LSODA", "RK45", "RK23", "DOP853", "Radau", "BDF")
@@ -28,12 +28,14 @@ class SolverOptions:
 
     Attributes:
         rtol, atol: tolerances of "ode" (rtol also of the root find of "exact").
-        ode_method: solve_ivp method of "ode" (see solve).
+        ode_method: scipy method of "ode" (see solve).
+        max_evaluations: the most vector-field evaluations "ode" may spend before it gives up.
     """
 
     rtol: float = 1e-10
     atol: float = 1e-13
     ode_method: str = "auto"
+    max_evaluations: int = 200_000
 
 
 SolverFunction = Callable[[Any, np.ndarray, SolverOptions], Solution]
@@ -84,6 +86,7 @@ def solve(
     rtol: float = 1e-10,
     atol: float = 1e-13,
     ode_method: str = "auto",
+    max_evaluations: int = 200_000,
 ) -> Solution:
     """Solve a skill-learning model on a time grid.
 
@@ -95,12 +98,15 @@ def solve(
             gates), "ode" (scipy solve_ivp, any ResourceModel) or "map" (the paper's discrete
             update with clipping at 0, one step per unit time; times must be integers).
         rtol, atol: tolerances of "ode" (and the root find of "exact").
-        ode_method: solve_ivp method for "ode": "auto" (default), "LSODA", "RK45", "RK23",
-            "DOP853", "Radau" or "BDF" ("LSODA", "Radau", "BDF" use the analytic Jacobian). "auto"
-            takes LSODA (stiffness-switching) where the field is smooth, and RK45 for the MSE form
-            with a non-identity C: there a skill whose loss reaches 0 is held at 0 while its
-            neighbours still pull on it, a non-smooth "sliding" motion on which LSODA's implicit
-            steps can stall, while an explicit method just rejects steps across it.
+        ode_method: scipy method for "ode": "auto" (default), "LSODA", "RK45", "RK23",
+            "DOP853", "Radau" or "BDF". With C = I "ode" integrates the model in its intrinsic time
+            (no singularity, memory linear in n) and "auto" takes DOP853; with overlapping skills
+            it integrates the state with the analytic Jacobian, "auto" taking RK45 for MSE (a
+            skill held at zero loss while its neighbours pull on it is a non-smooth motion on
+            which implicit steps can stall) and LSODA for CE. "LSODA", "Radau" and "BDF" form a
+            dense n x n Jacobian and are refused where it would exceed 1 GiB.
+        max_evaluations: the budget of "ode": past this many evaluations of the vector field it
+            stops with a RuntimeError instead of grinding on.
     """
     function = _lookup(model, method)
     t = _time_grid(times, steps)
@@ -108,6 +114,7 @@ def solve(
         rtol=as_scalar(rtol, "rtol", positive=True),
         atol=as_scalar(atol, "atol", positive=True),
         ode_method=_ode_method_name(ode_method),
+        max_evaluations=as_count(max_evaluations, "max_evaluations"),
     )
     return function(model, t, options)
 

@@ -24,6 +24,8 @@ class Solution:
         state: shape (n_t, n), the raw state (losses for MSE, logits for CE).
         tau: shape (n_t,), the intrinsic time of the exact solution (l_k = exp(-p_k tau)), or None.
         nfev: right-hand-side evaluations (ode), iterations (map), 0 (exact).
+        initial_loss: every skill's loss at t = 0 (1 for MSE, log 2 for CE): learning times
+            need a threshold below it.
     """
 
     curves: SkillCurves
@@ -33,6 +35,7 @@ class Solution:
     tau: np.ndarray | None = None
     nfev: int = 0
     _learning_time: Callable[[float], np.ndarray] | None = field(default=None, repr=False)
+    initial_loss: float = 1.0
 
     def __repr__(self) -> str:
         # the curves' own repr when it is one short line (it elides their arrays), else their size
@@ -56,10 +59,18 @@ class Solution:
     def learning_times(self, threshold: float = 0.1) -> np.ndarray:
         """Time at which each skill's loss first reaches threshold, shape (n,).
 
-        Exact solutions invert the closed form, "ode" root-finds on the dense output, "map"
-        interpolates between steps; NaN where a skill does not get there within the solved times.
+        threshold: in [0, initial_loss). Every method means the same: the first t with
+        l_k(t) <= threshold (threshold 0: the time a loss reaches exactly 0, the horizon n / eta
+        of the MSE model with N0 = 0). Exact solutions invert the closed form, "ode" root-finds
+        on its interpolant, "map" interpolates between steps; NaN where a skill does not get
+        there within the solved times.
         """
-        thr = as_scalar(threshold, "threshold")
+        thr = as_scalar(threshold, "threshold", nonnegative=True)
+        if thr >= self.initial_loss:
+            raise ValueError(
+                f"threshold must be below the initial loss {self.initial_loss:.6g}, got {thr:g}: "
+                "every skill starts there, so no learning time is defined"
+            )
         if self._learning_time is None:
             return self.curves.learning_times(thr)
         out = np.asarray(self._learning_time(thr), dtype=np.float64)
