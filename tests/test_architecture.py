@@ -162,3 +162,18 @@ def test_layers_import_only_downwards(layer):
 
 def test_leaves_import_nothing_of_ours():
     assert {name: GRAPH[name] for name in LEAVES if GRAPH[name]} == {}
+
+
+MAX_FUNCTION_LINES = 80
+
+
+def test_no_function_is_longer_than_80_lines():
+    # a unit longer than a screen or two is a unit nobody can change safely: split it into named stages
+    too_long = []
+    for path in sorted((ROOT / "skillode").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({length} lines)")
+    assert not too_long, "functions over 80 lines: " + "; ".join(too_long)

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._files import atomic_write, check_output_dir, check_output_file
+
 _SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".tex": "latex", ".txt": "text"}
 
 
@@ -52,11 +54,13 @@ def run(args: argparse.Namespace) -> int:
     fmt = args.format
     if fmt is None:
         fmt = _SUFFIX_FORMATS.get(args.out.suffix.lower(), "text") if args.out is not None else "text"
+    if args.out is not None:  # before the derivations run: a bad path must not cost the run
+        check_output_dir(args.out.parent if str(args.out.parent) else ".", name="--out folder")
+        check_output_file(args.out, name="--out")
     reports = [derivations.run(name, check=not args.no_check) for name in chosen]
     text = derivations.render(reports, fmt)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, encoding="utf-8")
+        atomic_write(args.out, text)
         print(f"wrote {len(reports)} result(s) to {args.out}")
     else:
         sys.stdout.write(text)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import platform
 from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write, check_output_dir
 from ..curves import SkillCurves
 from ..curves._json import _jsonable
 from ..fitting import CRITERIA, MODELS, QUANTITIES, Comparison, compare, prediction_error, to_loss
@@ -99,6 +101,42 @@ def run(args) -> int:
     models = MODELS if args.model == "all" else (args.model,)
     if args.free is not None and len(models) > 1:
         raise ValueError("--free needs a single --model (with --model all each model uses its defaults)")
+    out = check_output_dir(args.out)  # before the fit: a bad --out must not cost the whole run
+    raw, frequencies, fit_skills, tests = _read_inputs(args)
+    kwargs = dict(
+        quantity=args.quantity,
+        chance=args.chance,
+        normalize=args.normalize,
+        frequencies=frequencies,
+        skills=fit_skills,
+        n_bootstrap=args.bootstrap,
+        seed=args.seed,
+        level=args.level,
+        progress=args.progress,
+    )
+    free = None if args.free is None else {models[0]: args.free + (["offset"] if args.fit_offset else [])}
+    comparison = compare(
+        raw[0] if len(raw) == 1 else raw,
+        models,
+        free=free,
+        criterion=args.criterion,
+        extra_free=("offset",) if args.fit_offset else (),
+        loss=args.loss,
+        **kwargs,
+    )
+    heldout = _heldout_errors(args, comparison, raw, tests)
+    _write_outputs(args, out, comparison, heldout)
+    print(comparison.summary())
+    for name in comparison.ranking:
+        print(comparison.results[name].summary())
+        for where, e in heldout[name].items():
+            print(f"  held-out {where}: RMSE {e['rmse']:.4g}, max |error| {e['max_abs']:.4g}, R^2 {e['r2']:.4f}")
+    print(f"wrote {out}/models.csv, parameters.csv, fit.json, fitted_*.npz, overlay.png")
+    return 0
+
+
+def _read_inputs(args) -> tuple[list[SkillCurves], object, list[str] | None, list[SkillCurves]]:
+    """(curves per FILE, frequencies, the skills to fit, held-out settings), every option checked."""
     raw = []
     for f in args.files:  # read each file once; to_loss validates it, naming it in the error (as load_curves)
         curves = SkillCurves.load(f)
@@ -126,30 +164,10 @@ def run(args) -> int:
             raise ValueError(
                 f"--test {f.name}: held-out settings need frequencies (an npz or a CSV with a skillode-meta line)"
             )
+    return raw, frequencies, fit_skills, tests
 
-    curves = raw[0] if len(raw) == 1 else raw
-    kwargs = dict(
-        quantity=args.quantity,
-        chance=args.chance,
-        normalize=args.normalize,
-        frequencies=frequencies,
-        skills=fit_skills,
-        n_bootstrap=args.bootstrap,
-        seed=args.seed,
-        level=args.level,
-        progress=args.progress,
-    )
-    free = None if args.free is None else {models[0]: args.free + (["offset"] if args.fit_offset else [])}
-    comparison = compare(
-        curves,
-        models,
-        free=free,
-        criterion=args.criterion,
-        extra_free=("offset",) if args.fit_offset else (),
-        loss=args.loss,
-        **kwargs,
-    )
 
+def _heldout_errors(args, comparison: Comparison, raw: list[SkillCurves], tests: list[SkillCurves]) -> dict:
     heldout: dict[str, dict] = {}
     for name, res in comparison.results.items():
         errors = {}
@@ -160,9 +178,11 @@ def run(args) -> int:
         for f, t in zip(args.test or [], tests):
             errors[f"setting {f.name}"] = prediction_error(res, t)
         heldout[name] = {k: vars(v) for k, v in errors.items()}
+    return heldout
 
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+
+def _write_outputs(args, out: Path, comparison: Comparison, heldout: dict) -> None:
+    """Tables, fitted curves, fit.json and the overlay plot, each written atomically."""
     _write_tables(comparison, out)
     for name, res in comparison.results.items():
         for s, fitted in enumerate(res.fitted):
@@ -181,41 +201,26 @@ def run(args) -> int:
         "heldout": heldout,
         "versions": {"skillode": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }
-    (out / "fit.json").write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
+    atomic_write(out / "fit.json", json.dumps(_jsonable(meta), indent=2) + "\n")
     _plot_overlay(comparison, list(comparison.best.data), out / "overlay.png")
-
-    print(comparison.summary())
-    for name in comparison.ranking:
-        print(comparison.results[name].summary())
-        for where, e in heldout[name].items():
-            print(f"  held-out {where}: RMSE {e['rmse']:.4g}, max |error| {e['max_abs']:.4g}, R^2 {e['r2']:.4f}")
-    print(f"wrote {out}/models.csv, parameters.csv, fit.json, fitted_*.npz, overlay.png")
-    return 0
 
 
 def _write_tables(comparison: Comparison, out: Path) -> None:
     rows = comparison.table()
-    with open(out / "models.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    with open(out / "parameters.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["model", "parameter", "estimate", "stderr", "low", "high", "interval"])
-        for name in comparison.ranking:
-            res = comparison.results[name]
-            for row in res.table():
-                writer.writerow(
-                    [
-                        name,
-                        row["parameter"],
-                        repr(row["estimate"]),
-                        repr(row["stderr"]),
-                        repr(row["low"]),
-                        repr(row["high"]),
-                        res.interval_method,
-                    ]
-                )
+    text = io.StringIO()
+    table = csv.DictWriter(text, fieldnames=list(rows[0]))
+    table.writeheader()
+    table.writerows(rows)
+    atomic_write(out / "models.csv", text.getvalue())
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["model", "parameter", "estimate", "stderr", "low", "high", "interval"])
+    for name in comparison.ranking:
+        res = comparison.results[name]
+        for row in res.table():
+            cells = [row["parameter"], repr(row["estimate"]), repr(row["stderr"]), repr(row["low"]), repr(row["high"])]
+            writer.writerow([name, *cells, res.interval_method])
+    atomic_write(out / "parameters.csv", text.getvalue())
 
 
 def _plot_overlay(comparison: Comparison, data: list[SkillCurves], path: Path) -> None:
@@ -248,5 +253,7 @@ def _plot_overlay(comparison: Comparison, data: list[SkillCurves], path: Path) -
                 if legend is not None:
                     legend.remove()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=110))
+    finally:
+        plt.close(fig)

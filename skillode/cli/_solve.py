@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import atomic_write, check_output_dir
 from ..curves._json import _jsonable
 from ..models import DominoModel, ParallelModel, ResourceModel, zipf_frequencies
 from ..solvers import solve
@@ -29,7 +30,7 @@ def register(sub) -> None:
     )
     ap.add_argument("--n", type=int, default=10, help="number of skills for --power-law (default 10)")
     ap.add_argument("--eta", type=float, required=True, help="learning resource per step")
-    ap.add_argument("--N0", type=float, default=0.0, help="wasted resource (resource, parallel)")
+    ap.add_argument("--N0", type=float, default=None, help="wasted resource (resource, parallel; default 0)")
     ap.add_argument("--steps", type=int, required=True, help="solve on steps 0..STEPS")
     ap.add_argument(
         "--method",
@@ -37,7 +38,7 @@ def register(sub) -> None:
         default=None,
         help="solver (default: exact where it applies, else ode)",
     )
-    ap.add_argument("--loss", choices=("mse", "ce"), default="mse", help="Resource-model loss (default mse)")
+    ap.add_argument("--loss", choices=("mse", "ce"), default=None, help="Resource-model loss (default mse)")
     ap.add_argument("--threshold", type=float, default=0.1, help="loss threshold for learning times (default 0.1)")
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.set_defaults(func=run)
@@ -51,24 +52,40 @@ def _frequencies(args) -> np.ndarray:
     return zipf_frequencies(args.n, args.power_law)
 
 
-def run(args) -> int:
+def _model(args):
+    """The model the arguments describe, refusing options that model does not use."""
+    unused = {
+        "domino": [("--N0", args.N0), ("--loss", args.loss)],
+        "parallel": [("--loss", args.loss)],
+        "resource": [],
+    }[args.model]
+    given = [flag for flag, value in unused if value is not None]
+    if given:
+        raise ValueError(
+            f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to the {args.model} model"
+        )
     p = _frequencies(args)
+    N0 = 0.0 if args.N0 is None else args.N0
     if args.model == "resource":
-        model = ResourceModel(p, args.eta, args.N0, loss=args.loss)
-        method = args.method or "exact"
-    elif args.model == "domino":
-        model = DominoModel(p, args.eta)
-        method = args.method or "exact"
-    else:
-        model = ParallelModel(p, args.eta, args.N0)
-        method = args.method or "exact"
-    solution = solve(model, steps=args.steps, method=method)
+        return ResourceModel(p, args.eta, N0, loss=args.loss or "mse")
+    if args.model == "domino":
+        return DominoModel(p, args.eta)
+    return ParallelModel(p, args.eta, N0)
+
+
+def run(args) -> int:
+    # every argument is checked before anything is solved or written
+    model = _model(args)
+    initial = getattr(model, "initial_loss", 1.0)
+    if not 0.0 <= args.threshold < initial:
+        raise ValueError(f"--threshold must lie in [0, {initial:.6g}) (the initial loss), got {args.threshold:g}")
+    out = check_output_dir(args.out)
+    solution = solve(model, steps=args.steps, method=args.method or "exact")
     curves = solution.curves
-    out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    p = model.p
+    times = solution.learning_times(args.threshold)
     curves.save(out / "curves.csv")
     curves.save(out / "curves.npz")
-    times = solution.learning_times(args.threshold)
     from .. import __version__
 
     meta = {
@@ -80,7 +97,7 @@ def run(args) -> int:
         "learning_times": times,
         "versions": {"skillode": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }
-    (out / "meta.json").write_text(json.dumps(_jsonable(meta), indent=2) + "\n")
+    atomic_write(out / "meta.json", json.dumps(_jsonable(meta), indent=2) + "\n")
     _plot(curves, out / "skills.png", f"{args.model} model ({solution.method})")
     print(
         f"{args.model} model, {curves.n_skills} skills, {args.steps} steps, "
@@ -108,5 +125,7 @@ def _plot(curves, path: Path, title: str) -> None:
     plot_curves(curves, ax, kind="level")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120))
+    finally:
+        plt.close(fig)

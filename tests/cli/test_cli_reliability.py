@@ -1,0 +1,66 @@
+"""The command line checks every argument before it works, and ends cleanly on Ctrl-C and SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from skillode.cli import main
+
+
+def test_options_a_model_does_not_use_are_refused(tmp_path, capsys):
+    rc = main(["solve", "domino", "--p", "1,0.1", "--eta", "0.1", "--N0", "1", "--steps", "5", "--out", str(tmp_path)])
+    assert rc == 2
+    assert "--N0 does not apply to the domino model" in capsys.readouterr().err
+    rc = main(["solve", "parallel", "--p", "1", "--eta", "0.1", "--loss", "ce", "--steps", "5", "--out", str(tmp_path)])
+    assert rc == 2
+    assert "--loss does not apply to the parallel model" in capsys.readouterr().err
+
+
+def test_solve_checks_the_threshold_before_writing(tmp_path, capsys):
+    out = tmp_path / "o"
+    rc = main(
+        ["solve", "resource", "--p", "1,0.1", "--eta", "0.1", "--steps", "5", "--threshold", "1.5", "--out", str(out)]
+    )
+    assert rc == 2
+    assert "--threshold must lie in [0, 1)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["solve", "fit", "derive"])
+def test_an_existing_file_as_out_is_a_clear_error(tmp_path, capsys, command):
+    target = tmp_path / "taken"
+    target.write_text("user data\n")
+    data = tmp_path / "c.csv"
+    data.write_text("step,a\n0,1\n1,0.5\n2,0.25\n3,0.1\n")
+    args = {
+        "solve": ["solve", "resource", "--p", "1", "--eta", "0.1", "--steps", "3", "--out", str(target)],
+        "fit": ["fit", str(data), "--frequencies", "1", "--bootstrap", "0", "--out", str(target)],
+        "derive": ["derive", "exact_solution", "--out", str(target / "x.md")],
+    }[command]
+    rc = main(args)
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert str(target) in err and "Traceback" not in err
+    assert target.read_text() == "user data\n"  # untouched
+
+
+@pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
+def test_interruption_exits_cleanly_with_one_line(tmp_path, sig, code, word):
+    out = tmp_path / "DERIVATIONS.md"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "skillode", "derive", "--all", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4.0)  # past start-up, inside the derivations (about 25 s in all)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.strip().splitlines() == [f"skillode derive: {word}; finished outputs are kept"]
+    assert not out.exists()  # nothing half-written
