@@ -96,19 +96,32 @@ class TauSystem:
         progress = -np.expm1(x) if self.mse else x
         return progress.sum(axis=0) + self.N0 * np.asarray(tau)
 
-    def refine(self, dense, tau: np.ndarray, s_target: np.ndarray, lo: float, hi: float) -> np.ndarray:
-        """Newton steps on s_invariant(x(tau)) = s_target within [lo, hi] (s's integration error is
-        relative rtol; near the MSE horizon the losses are as sensitive as s itself)."""
-        for _ in range(3):
-            x = np.asarray(dense(tau))[:-1]
-            x = x.reshape(self.model.n_skills, -1)
-            rate = np.array([self.pull_sum(x[:, j], self.gate_weights(x[:, j])) for j in range(tau.size)])
-            rate = rate + self.N0
+    def refine(
+        self, dense, tau: np.ndarray, s_target: np.ndarray, lo: float, hi: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(tau, x(tau)) with s_invariant(x(tau)) = s_target, by Newton steps within [lo, hi].
+
+        s's integration error is relative rtol, and near the MSE horizon the losses are as
+        sensitive as s itself, so the queried times are located on the exact invariant.
+        """
+        for _ in range(4):
+            x = np.asarray(dense(tau))[:-1].reshape(self.model.n_skills, -1)
             miss = s_target - self.s_invariant(x, tau)
+            if np.all(np.abs(miss) <= 4e-16 * (np.abs(s_target) + 1.0)):
+                break
+            if self.model.has_gates:  # the gates are evaluated one state at a time
+                rate = np.array([self.pull_sum(x[:, j], self.gate_weights(x[:, j])) for j in range(tau.size)])
+            else:
+                rate = self.p @ (np.exp(x) if self.mse else expit(-x))
             with np.errstate(divide="ignore", invalid="ignore"):
-                step = np.where(rate > 0, miss / rate, 0.0)
-            tau = np.clip(tau + step, lo, hi)
-        return tau
+                step = np.where(rate + self.N0 > 0, miss / (rate + self.N0), 0.0)
+            moved = np.clip(tau + step, lo, hi)
+            if np.array_equal(moved, tau):
+                break
+            tau = moved
+        else:
+            x = np.asarray(dense(tau))[:-1].reshape(self.model.n_skills, -1)
+        return tau, x
 
     def finished(self, u: np.ndarray, s: float) -> bool:
         """True once the rest of the run has a closed form (see the module docstring)."""
@@ -252,10 +265,11 @@ def integrate_tau(
         if hit.size:
             rows = np.full(hit.size, n)
             tau_q = _bisect(dense, rows, s_queries[hit], solver.t_old, solver.t, rising=True)
-            tau_q = system.refine(dense, tau_q, s_queries[hit], solver.t_old, solver.t)
-            states[hit] = np.asarray(dense(tau_q))[:n].T
+            _, x_q = system.refine(dense, tau_q, s_queries[hit], solver.t_old, solver.t)
+            states[hit] = x_q.T
             done = int(hit[-1]) + 1
         if crossing is not None:
+            assert x_cross is not None  # crossing is only allocated for a given x_cross
             _record_crossings(system, dense, solver, crossing, x_cross)
         if system.finished(u_new, s_new):
             stopped_early = s_new < s_last
