@@ -146,6 +146,7 @@ def fit(
         level=level,
     )
     params = _make_params(free_list, settings, freqs, fit_columns)
+    _check_enough_data(settings, fit_columns, params)
     problem = _Problem(settings, freqs, config, params, orders, fit_columns)
     best, run = _optimise(problem, initial)
     gof = _goodness_of_fit(problem, best)
@@ -231,6 +232,23 @@ def _frequencies_and_orders(
         else:
             orders.append(None)
     return freqs, orders
+
+
+def _check_enough_data(settings: list[SkillCurves], fit_columns: list[np.ndarray], params: list[_Param]) -> None:
+    """Refuse fits the data cannot determine, instead of reporting intervals that mean nothing."""
+    for s, data in enumerate(settings):
+        if data.n_times < 2:
+            where = "curves" if len(settings) == 1 else f"curves[{s}]"
+            raise ValueError(
+                f"{where} has a single time point: a learning curve needs at least two times (better, many) to fit"
+            )
+    n_points = sum(data.n_times * len(cols) for data, cols in zip(settings, fit_columns))
+    # the residual variance (and so every standard error and interval) needs points beyond the parameters
+    if n_points <= len(params) + 1:
+        raise ValueError(
+            f"too little data: {n_points} fitted points for {len(params)} free parameter(s) "
+            f"({', '.join(p.name for p in params)}); give more times or skills, or fix parameters"
+        )
 
 
 def _make_params(

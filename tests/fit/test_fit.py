@@ -564,3 +564,12 @@ def test_held_out_curves_do_not_move_the_fit(model):
     assert a.nfev == b.nfev
     # parallel: only eta/N0 is identified, and N0 is fixed at 1 by default
     assert a.estimates["eta"] == pytest.approx(0.05 if model == "resource" else 0.05 / 0.1, rel=0.05)
+
+
+def test_too_little_data_is_refused_not_given_meaningless_intervals():
+    one_time = sk.SkillCurves([0.0], [[1.0, 1.0]], frequencies=[1.0, 0.1])
+    with pytest.raises(ValueError, match="single time point"):
+        sk.fit(one_time, "resource", n_bootstrap=10)
+    two_points = sk.SkillCurves([0.0, 10.0], [[1.0], [0.5]], frequencies=[1.0])
+    with pytest.raises(ValueError, match="too little data: 2 fitted points for 2 free parameter"):
+        sk.fit(two_points, "resource", free=["eta", "N0"], n_bootstrap=0)
