@@ -10,7 +10,7 @@ import numpy as np
 
 from .._files import atomic_write, check_output_dir
 from ..curves._json import _jsonable
-from ..models import DominoModel, ParallelModel, ResourceModel, zipf_frequencies
+from ..models import DominoModel, Gate, ParallelModel, ResourceModel, zipf_frequencies
 from ..solvers import solve
 from ..solvers._registry import registered_methods
 from ._common import _float_list
@@ -39,9 +39,66 @@ def register(sub) -> None:
         help="solver (default: exact where it applies, else ode)",
     )
     ap.add_argument("--loss", choices=("mse", "ce"), default=None, help="Resource-model loss (default mse)")
+    ap.add_argument("--names", type=_name_list, default=None, help="skill names, comma-separated")
+    ap.add_argument(
+        "--gates",
+        nargs="+",
+        metavar="SKILL:PARENTS[:MODE[:EXPONENT]]",
+        default=None,
+        help="compositional skills of the resource model, e.g. 2:0,1 (skill 2 waits for 0 AND 1) or "
+        "c:a,b:or:0.5; skills by index or --names",
+    )
+    ap.add_argument(
+        "--C",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="skill-overlap matrix of the resource model, n x n, from a .npy or a comma-separated .csv",
+    )
     ap.add_argument("--threshold", type=float, default=0.1, help="loss threshold for learning times (default 0.1)")
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.set_defaults(func=run)
+
+
+def _name_list(text: str) -> list[str]:
+    return [v.strip() for v in text.split(",")]
+
+
+def _gates(specs: list[str] | None) -> list[Gate] | None:
+    """--gates SKILL:PARENT,PARENT[:and|or[:EXPONENT]] ... as Gate objects (indices or names)."""
+    if specs is None:
+        return None
+    gates = []
+    for spec in specs:
+        parts = spec.split(":")
+        if not 2 <= len(parts) <= 4 or not parts[0] or not parts[1]:
+            raise ValueError(f"--gates {spec!r}: expected SKILL:PARENT,PARENT[:and|or[:EXPONENT]], e.g. 2:0,1")
+
+        def ref(text: str) -> int | str:
+            text = text.strip()
+            return int(text) if text.lstrip("-").isdigit() else text
+
+        mode = parts[2] if len(parts) > 2 else "and"
+        try:
+            exponent = float(parts[3]) if len(parts) > 3 else 1.0
+        except ValueError:
+            raise ValueError(f"--gates {spec!r}: exponent {parts[3]!r} is not a number") from None
+        try:
+            gates.append(Gate(ref(parts[0]), tuple(ref(v) for v in parts[1].split(",")), mode, exponent))
+        except ValueError as exc:
+            raise ValueError(f"--gates {spec!r}: {exc}") from None
+    return gates
+
+
+def _overlap(path: Path | None) -> np.ndarray | None:
+    if path is None:
+        return None
+    try:
+        if path.suffix.lower() == ".npy":
+            return np.load(path, allow_pickle=False)
+        return np.loadtxt(path, delimiter=",", ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--C {str(path)!r}: cannot read an n x n matrix ({exc})") from None
 
 
 def _frequencies(args) -> np.ndarray:
@@ -54,9 +111,10 @@ def _frequencies(args) -> np.ndarray:
 
 def _model(args):
     """The model the arguments describe, refusing options that model does not use."""
+    resource_only = [("--loss", args.loss), ("--gates", args.gates), ("--C", args.C)]
     unused = {
-        "domino": [("--N0", args.N0), ("--loss", args.loss)],
-        "parallel": [("--loss", args.loss)],
+        "domino": [("--N0", args.N0), *resource_only],
+        "parallel": resource_only,
         "resource": [],
     }[args.model]
     given = [flag for flag, value in unused if value is not None]
@@ -66,11 +124,19 @@ def _model(args):
         )
     p = _frequencies(args)
     N0 = 0.0 if args.N0 is None else args.N0
+    names = args.names
     if args.model == "resource":
-        return ResourceModel(p, args.eta, N0, loss=args.loss or "mse")
+        try:
+            return ResourceModel(
+                p, args.eta, N0, C=_overlap(args.C), loss=args.loss or "mse", gates=_gates(args.gates), names=names
+            )
+        except ValueError as exc:
+            if "C must" in str(exc) and args.C is not None:
+                raise ValueError(f"--C {str(args.C)!r}: {exc}") from None
+            raise
     if args.model == "domino":
-        return DominoModel(p, args.eta)
-    return ParallelModel(p, args.eta, N0)
+        return DominoModel(p, args.eta, names=names)
+    return ParallelModel(p, args.eta, N0, names=names)
 
 
 def run(args) -> int:
@@ -80,7 +146,8 @@ def run(args) -> int:
     if not 0.0 <= args.threshold < initial:
         raise ValueError(f"--threshold must lie in [0, {initial:.6g}) (the initial loss), got {args.threshold:g}")
     out = check_output_dir(args.out)
-    solution = solve(model, steps=args.steps, method=args.method or "exact")
+    exact_applies = not isinstance(model, ResourceModel) or (model.is_orthogonal and not model.has_gates)
+    solution = solve(model, steps=args.steps, method=args.method or ("exact" if exact_applies else "ode"))
     curves = solution.curves
     p = model.p
     times = solution.learning_times(args.threshold)
@@ -98,7 +165,7 @@ def run(args) -> int:
         "versions": {"skillode": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }
     atomic_write(out / "meta.json", json.dumps(_jsonable(meta), indent=2) + "\n")
-    _plot(curves, out / "skills.png", f"{args.model} model ({solution.method})")
+    _plot(curves, out / "skills.png", f"{args.model} model ({solution.method})", args.threshold, times)
     print(
         f"{args.model} model, {curves.n_skills} skills, {args.steps} steps, "
         f"solver {solution.method}: {solution.message}"
@@ -113,7 +180,9 @@ def run(args) -> int:
     return 0
 
 
-def _plot(curves, path: Path, title: str) -> None:
+def _plot(curves, path: Path, title: str, threshold: float, times: np.ndarray) -> None:
+    """Loss per skill (p_k in the legend, outside the data), the threshold as a line, and a log
+    time axis when the learning happens early in the window (most of a linear axis would be flat)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -121,8 +190,21 @@ def _plot(curves, path: Path, title: str) -> None:
 
     from ..plot import plot_curves
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    plot_curves(curves, ax, kind="level")
+    fig, ax = plt.subplots(figsize=(7.6, 4.2))
+    plot_curves(curves, ax, kind="loss", max_legend=0)
+    cmap = plt.get_cmap("viridis")
+    n = curves.n_skills
+    shown = range(n) if n <= 12 else np.linspace(0, n - 1, 12).astype(int)
+    for k in shown:  # legend entries carry p_k; many skills: a spread of them
+        ax.plot([], [], color=cmap(k / max(n - 1, 1)), label=f"{curves.names[k]}  p={curves.frequencies[k]:.3g}")
+    ax.axhline(threshold, color="0.4", linestyle=":", linewidth=1, label=f"threshold {threshold:g}")
+    finite = times[np.isfinite(times)]
+    span = float(curves.times[-1])
+    if finite.size and span > 0 and finite.max() < 0.3 * span:
+        ax.set_xscale("symlog", linthresh=max(1.0, float(curves.times[1]) if curves.n_times > 1 else 1.0))
+        ax.set_xlim(left=float(curves.times[0]), right=span)
+        ax.set_xlabel("step (log scale)")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.set_title(title)
     fig.tight_layout()
     try:

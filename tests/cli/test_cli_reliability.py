@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -49,16 +48,28 @@ def test_an_existing_file_as_out_is_a_clear_error(tmp_path, capsys, command):
     assert target.read_text() == "user data\n"  # untouched
 
 
+# derive, with each derivation made slow and announced, so that the signal lands mid-work
+_SLOW_DERIVE = """
+import sys, time
+import skillode.derivations as derivations
+from skillode.cli import main
+
+def slow(name, check=True):
+    print("working", flush=True)
+    time.sleep(60)
+
+derivations.run = slow
+sys.exit(main(["derive", "--all", "--out", sys.argv[1]]))
+"""
+
+
 @pytest.mark.parametrize("sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
 def test_interruption_exits_cleanly_with_one_line(tmp_path, sig, code, word):
     out = tmp_path / "DERIVATIONS.md"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "skillode", "derive", "--all", "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        [sys.executable, "-c", _SLOW_DERIVE, str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(4.0)  # past start-up, inside the derivations (about 25 s in all)
+    assert proc.stdout.readline().strip() == "working"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
