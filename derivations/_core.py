@@ -122,6 +122,70 @@ def run(name_or_derivation: str | Derivation, *, check: bool = True) -> Derivati
     return DerivationReport(d, statements, symbolic, numeric, time.perf_counter() - start)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A statement evaluated at given symbol values: value, or the symbols still free (value None)."""
+
+    label: str
+    value: float | complex | None
+    missing: tuple[str, ...]
+
+
+def parse_values(items: list[str] | tuple[str, ...]) -> dict[str, float]:
+    """["r=10", "eps=0.05"] -> {"r": 10.0, "eps": 0.05}, every malformed item named."""
+    values: dict[str, float] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--at {item!r}: expected NAME=VALUE, e.g. r=10")
+        try:
+            values[name.strip()] = float(text)
+        except ValueError:
+            raise ValueError(f"--at {item!r}: {text!r} is not a number") from None
+    return values
+
+
+def evaluate(derivation: Derivation, values: dict[str, float]) -> tuple[Evaluation, ...]:
+    """Each statement's right-hand side (limits and derivatives carried out) at the given values.
+
+    Symbols are matched by name. A name that no statement of the derivation uses is an error, so
+    a typo is not silently ignored.
+    """
+    statements = derivation.statements()
+    known = {str(sym) for st in statements for sym in _rhs(st.expr).free_symbols}
+    by_key = {_key(name): name for name in known}
+    unknown = sorted(name for name in values if _key(name) not in by_key)
+    if unknown:
+        raise ValueError(
+            f"--at: {', '.join(unknown)} not used by {derivation.name!r}; its symbols: {', '.join(sorted(known))}"
+        )
+    given = {by_key[_key(name)]: value for name, value in values.items()}
+    out = []
+    for st in statements:
+        expr = _rhs(st.expr)
+        expr = expr.subs({sym: given[str(sym)] for sym in expr.free_symbols if str(sym) in given})
+        missing = tuple(sorted(str(sym) for sym in expr.free_symbols))
+        value = None
+        if not missing:
+            number = complex(sp.N(expr.doit(), 15))
+            value = number.real if abs(number.imag) <= 1e-12 * max(abs(number.real), 1.0) else number
+        out.append(Evaluation(st.label, value, missing))
+    return tuple(out)
+
+
+_ALIASES = {"eps": "epsilon"}
+
+
+def _key(name: str) -> str:
+    """A symbol's name as typed on a command line: N0 for N_0, eps for epsilon."""
+    key = name.replace("_", "").replace("{", "").replace("}", "").lower()
+    return _ALIASES.get(key, key)
+
+
+def _rhs(expr: sp.Basic) -> sp.Basic:
+    return expr.rhs if isinstance(expr, sp.Equality) else expr
+
+
 def simplifies_to_zero(description: str, expr: sp.Basic) -> SymbolicCheck:
     """A SymbolicCheck that passes when sympy simplifies expr to exactly 0."""
     residual = sp.simplify(expr)

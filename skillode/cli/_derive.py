@@ -36,11 +36,18 @@ def register(sub) -> None:
     )
     ap.add_argument("--out", type=Path, default=None, help="write to this file instead of stdout")
     ap.add_argument("--no-check", action="store_true", help="statements only; skip the (seconds-long) checks")
+    ap.add_argument(
+        "--at",
+        nargs="+",
+        metavar="NAME=VALUE",
+        default=None,
+        help="evaluate the statements of NAME at these symbol values, e.g. learning_time --at r=10 eps=0.05 nu=0.01",
+    )
     ap.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import derivations
+    import skillode.derivations as derivations
 
     if args.list:
         for name in derivations.names():
@@ -51,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     chosen = list(args.names) if args.names else list(derivations.names())
     for name in chosen:
         derivations.get(name)  # a ValueError naming the unknown result and the known ones
+    if args.at is not None:
+        return _evaluate(derivations, chosen, args)
     fmt = args.format
     if fmt is None:
         fmt = _SUFFIX_FORMATS.get(args.out.suffix.lower(), "text") if args.out is not None else "text"
@@ -68,4 +77,20 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"skillode derive: checks FAILED in: {', '.join(failed)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _evaluate(derivations, chosen: list[str], args: argparse.Namespace) -> int:
+    """Print each statement's value at --at's symbol values (or which symbols it still needs)."""
+    if len(chosen) != 1:
+        raise ValueError("--at evaluates one result: give exactly one NAME")
+    if args.out is not None or args.format is not None:
+        raise ValueError("--at prints numbers; --out and --format do not apply")
+    values = derivations.parse_values(args.at)
+    derivation = derivations.get(chosen[0])
+    at = ", ".join(f"{k} = {v:g}" for k, v in values.items())
+    print(f"{derivation.name}: {derivation.title}  (at {at})")
+    for ev in derivations.evaluate(derivation, values):
+        shown = f"{ev.value:.10g}" if ev.value is not None else f"needs {', '.join(ev.missing)}"
+        print(f"  {ev.label}: {shown}")
     return 0
