@@ -5,7 +5,7 @@ Models are data plus a vector field; solvers are chosen by name; everything prod
 
 from . import closed_forms, plot
 from ._version import __version__
-from .curves import SkillCurves
+from .curves import SkillCurves, read_curves
 from .fitting import (
     Comparison,
     FitConfig,
@@ -83,6 +83,7 @@ __all__ = [
     "plot_total_loss",
     "predict",
     "prediction_error",
+    "read_curves",
     "register_method",
     "resource_model_for",
     "run_scaling_sweep",

@@ -1,6 +1,7 @@
-"""`import skillode` and the command line stay light: sympy, matplotlib, numba and torch are
-imported only where first used. Each check runs in a fresh interpreter (sys.executable), which
-records the heavy packages loaded after each stage. No timing assertions."""
+"""`import skillode` and the command line stay light: sympy, matplotlib, numba, torch and the
+optional integrations (pandas, xarray, tensorboard) are imported only where first used. Each
+check runs in a fresh interpreter (sys.executable), which records the heavy packages loaded
+after each stage. No timing assertions."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sympy", "mpmath", "matplotlib", "numba", "torch")
+HEAVY = ("sympy", "mpmath", "matplotlib", "numba", "torch", "pandas", "xarray", "tensorboard")
 _NOT_OURS_YET = ("skillode.derivations", "skillode.validation")  # imported by `derive` / `validate` when run
 
 # defines stage(name): records the heavy packages (and derivations/validation) loaded so far
@@ -111,3 +112,25 @@ assert isinstance(system, sk.SymbolicSystem) and system.latex()
     assert stages["import skillode"] == []
     assert "matplotlib" in stages["plot"] and "sympy" not in stages["plot"]
     assert "sympy" in stages["closed_forms.MSE_LOSS"]
+
+
+def test_pandas_xarray_tensorboard_load_only_where_first_used(tmp_path):
+    pytest.importorskip("pandas")
+    pytest.importorskip("xarray")
+    npz, csv = tmp_path / "c.npz", tmp_path / "c.csv"
+    stages = _stages(f"""
+import numpy as np
+import skillode as sk
+curves = sk.SkillCurves([0.0, 1.0], [[1.0, 0.5], [0.5, 0.2]], ("a", "b"))
+curves.save({str(npz)!r}), curves.save({str(csv)!r})
+assert sk.read_curves({str(npz)!r}).names == sk.read_curves({str(csv)!r}).names == ("a", "b")
+sk.fit(curves, "resource", n_bootstrap=0, frequencies=[0.6, 0.4])
+stage("own files, read_curves and fit")
+df = curves.to_pandas()
+stage("to_pandas")
+curves.to_xarray()
+stage("to_xarray")
+""")
+    assert stages["own files, read_curves and fit"] == []
+    assert stages["to_pandas"] == ["pandas"]
+    assert set(stages["to_xarray"]) == {"pandas", "xarray"}

@@ -1,6 +1,7 @@
 """The CSV file formats of SkillCurves: wide (step, one column per skill) and long (step, skill, value).
 
-A first line '# skillode-meta {json}' carries frequencies and metadata.
+A first line '# skillode-meta {json}' carries frequencies and metadata. pandas reads the wide
+file as a step column plus one column per skill with pd.read_csv(path, comment="#").
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def from_csv_text(cls: type[SkillCurves], text: str, source: str) -> SkillCurves
         names = _exact_names(header[1:], header_meta.get("names"), source)
     freqs = header_meta.get("frequencies")
     return cls(times, loss, names, freqs, header_meta.get("metadata", {}) or {})
+
+
+def has_meta_line(text: str) -> bool:
+    """True when the text carries skillode's '# skillode-meta' line (a file written by SkillCurves.save)."""
+    return any(ln.startswith(META_PREFIX) for ln in text.removeprefix("\ufeff").splitlines())
 
 
 def _meta(text: str, source: str) -> dict:

@@ -58,7 +58,9 @@ def write_npz(curves: SkillCurves, path: Path) -> Path:
     meta = json.dumps(_jsonable(curves.metadata))
     freqs = curves.frequencies if curves.frequencies is not None else np.zeros(0)
     names = list(curves.names)
-    members = {
+    # Any: numpy's stub for savez_compressed also takes a bool keyword (allow_pickle), which an
+    # unpacked dict of arrays would otherwise be checked against.
+    members: dict[str, Any] = {
         "times": curves.times,
         "loss": curves.loss,
         "names": np.array(names, dtype=str),

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +14,13 @@ from .._checks import as_names
 from .._files import atomic_write
 from ._csv import decode, from_csv_text, to_csv_text
 from ._npz import read_npz, write_npz
+from ._pandas import from_pandas, to_pandas, to_xarray
+
+if TYPE_CHECKING:
+    import re
+    from collections.abc import Mapping
+
+    import pandas as pd
 
 
 @dataclass(frozen=True, eq=False)
@@ -179,12 +187,79 @@ class SkillCurves:
             out[k] = self.times[i - 1] + frac * (self.times[i] - self.times[i - 1])
         return out
 
+    # ------------------------------------------------------------------ pandas, xarray
+    def to_pandas(self, layout: str = "wide") -> pd.DataFrame:
+        """The curves as a pandas DataFrame (pandas is imported here: pip install skillode[pandas]).
+
+        layout="wide": a 'step' column, then one column per skill (named by the skill);
+        layout="long": columns 'step', 'skill', 'value', one row per (step, skill), step-major.
+        df.attrs["skillode"] keeps the names, frequencies and metadata, so from_pandas(df)
+        restores them while the attrs survive (pandas drops them in a CSV).
+        """
+        return to_pandas(self, layout)
+
+    @classmethod
+    def from_pandas(
+        cls,
+        df: pd.DataFrame,
+        *,
+        step: str | None = None,
+        skills: Sequence[str] | Mapping[str, str] | str | None = None,
+        pattern: str | re.Pattern | None = None,
+        layout: str = "auto",
+        nan: str = "refuse",
+    ) -> SkillCurves:
+        """Curves from a wide or long DataFrame, e.g. a tracker's export (W&B, MLflow).
+
+        Args:
+            df: wide (a step column, one column per metric) or long (step, skill, value; or
+                step, key | tag | metric, value). A Series becomes a one-column frame.
+            step: the step column (or index name). Default: the first column named step, steps,
+                global_step, trainer/global_step, iteration, iterations, iter or _step (any
+                case); else the index when so named; else an unnamed index of steps (pandas'
+                to_csv() writes it as a first column 'Unnamed: 0'), with a warning; an index
+                0..n-1 only numbers rows and is not used. 'epoch' is used only when named.
+            skills: the columns (long layout: skill or key values) to take, in order, or a
+                mapping {column: skill name}; with `pattern`, the skill names to keep.
+            pattern: a regex searched in each column name (long: each key); its group 'skill',
+                else its first group, else the whole name names the skill, e.g. r"loss/(.+)" or
+                r"train/loss_(.+)". Two columns naming one skill are an error.
+            layout: "wide", "long" or "auto" (long when there is a 'skill' column and a value,
+                loss or accuracy column, or a key/tag/metric column and a 'value' column).
+            nan: "refuse" (default): a NaN, missing or infinite value in a chosen column is an
+                error naming the column and its first such step; "drop": those rows are dropped,
+                with a warning, and counted in metadata["import"]["dropped_rows"].
+
+        Without `skills` or `pattern` the numeric columns with "loss" in their name are taken
+        (a frame from to_pandas: its own skills), with a warning naming the numeric columns
+        left out (accuracy, lr, epoch, ...). A "loss" column that rises overall gives a
+        warning (it may be an accuracy). Rows of one step are merged when no chosen column has
+        two values there; otherwise the duplicate step is an error. Unsorted steps are sorted.
+        metadata["import"] records the step column, the column of each skill, the layout and
+        what was sorted, merged or dropped. Every error is a ValueError naming the column.
+        """
+        return from_pandas(cls, df, step=step, skills=skills, pattern=pattern, layout=layout, nan=nan)
+
+    def to_xarray(self) -> Any:
+        """The loss as an xarray.DataArray named 'loss', dims ('step', 'skill').
+
+        Coordinates: step = times, skill = names. attrs: 'frequencies' (an array, when known)
+        and 'metadata' (a JSON string, so that to_netcdf() writes it). xarray is imported here:
+        pip install skillode[xarray].
+        """
+        return to_xarray(self)
+
     # ---------------------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
         """Write to .npz or .csv (wide: step column plus one column per skill), by extension.
 
         The write is atomic (a temporary file in the same folder, renamed over `path`): an
         interrupted save leaves any previous file intact. Returns exactly the path written.
+
+        The CSV's first line is a '# skillode-meta {json}' comment (frequencies, metadata, exact
+        names); pandas reads the rest as a step column plus one column per skill with
+        `pd.read_csv(path, comment="#")` (a skill name containing '#' is cut there; read such
+        files with SkillCurves.load or skillode.read_curves).
         """
         path = Path(path)
         suffix = path.suffix.lower()

@@ -11,7 +11,7 @@ import numpy as np
 from .._checks import choice
 from ..curves import SkillCurves
 from ._config import CRITERIA, DEFAULT_FREE, MODELS, SCALAR_PARAMETERS
-from ._data import to_loss
+from ._data import as_settings, to_loss
 from ._fit import fit
 from ._result import Comparison, FitResult, PredictionError
 
@@ -37,6 +37,8 @@ def compare(
             and gates apply to the resource model only.
     """
     criterion = choice(criterion, "criterion", CRITERIA)
+    curves = as_settings(curves)  # DataFrames converted once, not once per model
+    curves = curves[0] if len(curves) == 1 else curves
     models = [choice(m, "models", MODELS) for m in models]
     if not models:
         raise ValueError("models must name at least one model")

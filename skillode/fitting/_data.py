@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,34 @@ import numpy as np
 from .._checks import as_frequencies, as_scalar, choice
 from ..curves import SkillCurves
 from ._config import QUANTITIES
+
+
+def _is_frame(obj: Any) -> bool:
+    pd = sys.modules.get("pandas")  # no DataFrame exists unless pandas was imported
+    return pd is not None and isinstance(obj, (pd.DataFrame, pd.Series))
+
+
+def as_curves(curves: Any, name: str = "curves") -> SkillCurves:
+    """The fitting entry point's conversion: SkillCurves as they are, a pandas DataFrame through
+    SkillCurves.from_pandas with its defaults (step column by name, the 'loss' columns)."""
+    if isinstance(curves, SkillCurves):
+        return curves
+    if _is_frame(curves):
+        try:
+            return SkillCurves.from_pandas(curves)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name}: {exc} (or convert it first: SkillCurves.from_pandas(df, step=..., pattern=...))"
+            ) from exc
+    raise ValueError(f"{name} must be a SkillCurves or a pandas DataFrame, got {type(curves).__name__}")
+
+
+def as_settings(curves: Any) -> list[SkillCurves]:
+    """fit's and compare's `curves`: one SkillCurves or DataFrame, or a sequence of them, each converted once."""
+    raw = [curves] if isinstance(curves, SkillCurves) or _is_frame(curves) else [] if curves is None else list(curves)
+    if not raw:
+        raise ValueError("curves must be a SkillCurves (or a pandas DataFrame) or a non-empty list of them")
+    return [as_curves(c, f"curves[{i}]" if len(raw) > 1 else "curves") for i, c in enumerate(raw)]
 
 
 def to_loss(
@@ -26,11 +55,11 @@ def to_loss(
     then divided by its value at the first time, which must be positive. For accuracy this gives
     (1 - acc) / (1 - acc_first), which no longer depends on chance: use it when the chance level
     is unknown or the log starts after step 0.
-    The result's metadata records the mapping under "quantity".
+    The result's metadata records the mapping under "quantity". A pandas DataFrame is accepted
+    and converted with SkillCurves.from_pandas (see as_curves).
     """
     quantity = choice(quantity, "quantity", QUANTITIES)
-    if not isinstance(curves, SkillCurves):
-        raise ValueError(f"{name} must be a SkillCurves, got {type(curves).__name__}")
+    curves = as_curves(curves, name)
     values = curves.loss
     meta = dict(curves.metadata)
     if quantity == "accuracy":
@@ -81,7 +110,7 @@ def _frequencies_per_setting(frequencies: Any, settings: list[SkillCurves]) -> l
         per = list(frequencies)
         if len(per) != len(settings):
             raise ValueError(f"frequencies must give one vector per setting ({len(settings)}), got {len(per)}")
-    out = []
+    out: list[np.ndarray | None] = []
     for s, (f, d) in enumerate(zip(per, settings)):
         p = as_frequencies(f, "frequencies" if len(settings) == 1 else f"frequencies[{s}]")
         if p.size != d.n_skills:

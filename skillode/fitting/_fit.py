@@ -68,6 +68,7 @@ from ._data import (
     _frequencies_from_data,
     _frequencies_per_setting,
     _order_from_data,
+    as_settings,
     to_loss,
 )
 from ._problem import _build_model, _Problem, _starting_points
@@ -181,7 +182,7 @@ def _prepare_settings(
     curves: Any, quantity: str, chance: float, normalize: bool, frequencies: Any
 ) -> tuple[list[SkillCurves], list[np.ndarray | None]]:
     """Each setting's curves in the compared units (see to_loss) and its given frequencies (or None)."""
-    raw = [curves] if isinstance(curves, SkillCurves) else list(curves) if curves is not None else []
+    raw = as_settings(curves)  # SkillCurves, DataFrames, or a list of either
     if not raw:
         raise ValueError("curves must be a SkillCurves or a non-empty list of them")
     settings = [
