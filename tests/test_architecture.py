@@ -32,6 +32,8 @@ ALLOWED = {
         "skillode.models",
         "skillode.curves",
     },
+    "skillode.torch": {"skillode.curves"},
+    "skillode.integrations": {"skillode.integrations", "skillode.torch"},
 }
 
 
