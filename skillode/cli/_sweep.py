@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -58,7 +59,7 @@ def register(subparsers) -> None:
 
 
 def _scaling_config(args) -> ScalingSweepConfig:
-    kw = {}
+    kw: dict[str, Any] = {}
     for arg, key in (
         ("alphas", "alphas"),
         ("Ns", "Ns"),

@@ -124,8 +124,10 @@ def fit_resource_mapping(
     c, N0 = unpack(fit.x)
     pred = _predict(best, times)
     diff = pred - target
+    names = model.names
+    assert names is not None  # set by GeometryModel.__post_init__
     predicted = SkillCurves(
-        times, pred, model.names, model.p, {"model": best.config(), "fitted_to": "geometry", "eta_constant": c}
+        times, pred, names, model.p, {"model": best.config(), "fitted_to": "geometry", "eta_constant": c}
     )
     return ResourceMapping(
         resource=best,

@@ -85,6 +85,7 @@ class _Problem:
         freqs = [f.copy() for f in self.frequencies]
         for par, u in zip(self.params, theta):
             if par.kind == "logp":
+                assert par.setting is not None and par.skill is not None  # set for every frequency
                 freqs[par.setting][par.skill] = par.to_natural(float(u))
             else:
                 scalars[par.name] = par.to_natural(float(u))
@@ -202,6 +203,7 @@ def _starting_points(problem: _Problem, initial: dict) -> list[np.ndarray]:
         x = []
         for par in problem.params:
             if par.kind == "logp":
+                assert par.setting is not None and par.skill is not None  # set for every frequency
                 x.append(math.log(problem.frequencies[par.setting][par.skill] / problem.frequencies[par.setting][0]))
             else:
                 x.append(par.to_internal(values[par.name], par.name))

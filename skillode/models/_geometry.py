@@ -132,6 +132,7 @@ class GeometryModel:
         """T, shape (n, N), unit rows; random kinds use task_seed, else `seed` (default 0)."""
         n, N = self.n_skills, self.N
         if self.tasks == "given":
+            assert self._given_tasks is not None  # set by __post_init__ for an array of tasks
             return self._given_tasks
         if self.tasks == "basis":
             return np.eye(n, N)
@@ -156,21 +157,23 @@ class GeometryModel:
 
     def config(self) -> dict:
         """A JSON-serialisable description, for metadata."""
+        betas, names = self.betas, self.names
+        assert betas is not None and names is not None  # set by __post_init__
         return {
             "model": "geometry",
             "p": self.p.tolist(),
             "N": self.N,
-            "tasks": self.tasks if self.tasks != "given" else self._given_tasks.tolist(),
+            "tasks": self.tasks if self.tasks != "given" else self.task_vectors().tolist(),
             "loss": self.loss,
             "optimizer": self.optimizer,
             "lr": self.lr,
             "batch": self.batch,
             "noise": self.noise,
-            "betas": list(self.betas),
+            "betas": list(betas),
             "eps": self.eps,
             "ademamix_alpha": self.ademamix_alpha,
             "task_seed": self.task_seed,
-            "names": list(self.names),
+            "names": list(names),
         }
 
     def replace(self, **changes: Any) -> GeometryModel:

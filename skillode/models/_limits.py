@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -41,18 +42,18 @@ class DominoModel:
         if self.order is None:
             order = np.argsort(-p, kind="stable")
         else:
-            order = []
+            picked: list[int] = []
             for ref in self.order:
                 if isinstance(ref, str):
                     if ref not in names:
                         raise ValueError(f"order: unknown skill {ref!r}; known: {', '.join(names)}")
-                    order.append(names.index(ref))
+                    picked.append(names.index(ref))
                 else:
                     k = int(ref)
                     if not 0 <= k < p.size:
                         raise ValueError(f"order: {ref} is not a skill index (0..{p.size - 1})")
-                    order.append(k)
-            order = np.array(order, dtype=int)
+                    picked.append(k)
+            order = np.array(picked, dtype=int)
             if sorted(order.tolist()) != list(range(p.size)):
                 raise ValueError(f"order must list every one of the {p.size} skills exactly once")
         object.__setattr__(self, "order", tuple(int(k) for k in order))
@@ -62,6 +63,11 @@ class DominoModel:
         return self.p.size
 
     @property
+    def _order(self) -> tuple[int, ...]:
+        # __post_init__ resolves order (names or indices, or None) to a tuple of skill indices.
+        return cast("tuple[int, ...]", self.order)
+
+    @property
     def t0(self) -> float:
         """Steps to learn one skill, 1/eta."""
         return 1.0 / self.eta
@@ -69,7 +75,7 @@ class DominoModel:
     def start_times(self) -> np.ndarray:
         """s_k, the step at which skill k starts learning, shape (n,)."""
         starts = np.empty(self.n_skills)
-        starts[list(self.order)] = np.arange(self.n_skills) * self.t0
+        starts[list(self._order)] = np.arange(self.n_skills) * self.t0
         return starts
 
     def loss(self, times: np.ndarray) -> np.ndarray:
@@ -85,12 +91,14 @@ class DominoModel:
         return self.start_times() + (1.0 - max(thr, 0.0)) * self.t0
 
     def config(self) -> dict:
+        names = self.names
+        assert names is not None  # set by __post_init__
         return {
             "model": "domino",
             "p": self.p.tolist(),
             "eta": self.eta,
-            "order": [self.names[k] for k in self.order],
-            "names": list(self.names),
+            "order": [names[k] for k in self._order],
+            "names": list(names),
         }
 
 
@@ -141,4 +149,6 @@ class ParallelModel:
         return np.log(1.0 / thr) / self.rates
 
     def config(self) -> dict:
-        return {"model": "parallel", "p": self.p.tolist(), "eta": self.eta, "N0": self.N0, "names": list(self.names)}
+        names = self.names
+        assert names is not None  # set by __post_init__
+        return {"model": "parallel", "p": self.p.tolist(), "eta": self.eta, "N0": self.N0, "names": list(names)}

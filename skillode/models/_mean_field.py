@@ -141,6 +141,8 @@ class SignGDMeanField:
         return self.kappa * Ca / np.expand_dims(norm, -1)
 
     def config(self) -> dict:
+        names = self.names
+        assert names is not None  # set by __post_init__
         return {
             "model": "signgd-mean-field",
             "p": self.p.tolist(),
@@ -152,5 +154,5 @@ class SignGDMeanField:
             "noise": self.noise,
             "batch_noise": self.batch_noise,
             "seed": self.seed,
-            "names": list(self.names),
+            "names": list(names),
         }

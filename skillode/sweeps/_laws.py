@@ -154,6 +154,7 @@ def fit_chinchilla(N: Any, S: Any, L: Any, *, level: float = 0.95, x0: dict | No
         fit = least_squares(residual, z, bounds=([-50, -50, 0, -50, 0], [50, 50, 5, 50, 5]))
         if best is None or fit.cost < best.cost:
             best = fit
+    assert best is not None  # the loop over start points always runs
     z = best.x
     # A parameter pinned at a bound (typically E -> 0: no visible floor) is reported at the bound
     # with a NaN interval; the others' covariance comes from the remaining Jacobian columns.

@@ -82,7 +82,7 @@ def two_skill_sweep(
     t2 = np.full_like(t1, np.nan)
     for i, opt in enumerate(opts):
         models = [
-            GeometryModel([r, 1.0], N, tasks="orthogonal", optimizer=opt, lr=lrs[opt], task_seed=seed)
+            GeometryModel(np.array([r, 1.0]), N, tasks="orthogonal", optimizer=opt, lr=lrs[opt], task_seed=seed)
             for r in ratios_arr
         ]
         steps = min(1000, max_steps)
