@@ -14,6 +14,7 @@ import sys
 _SUBCOMMAND_MODULES = (
     "skillode.cli._solve",
     "skillode.cli._fit",
+    "skillode.cli._compare",
     "skillode.cli._derive",
     "skillode.cli._validate",
     "skillode.cli._sweep",

@@ -1,0 +1,102 @@
+"""`skillode compare` / compare_run: ranks models out of sample, flags what the data do not determine,
+compares every model in the data's units, and names the bad argument or file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import skillode as sk
+from skillode.cli import main
+from skillode.fitting._report import compare_run
+
+P = np.array([0.5, 0.3, 0.2])
+TIMES = np.linspace(0.0, 500.0, 61)
+
+
+def _noisy(model, scale: float = 1.0, noise: float = 0.004, seed: int = 0) -> sk.SkillCurves:
+    clean = sk.solve(model, TIMES).curves
+    rng = np.random.default_rng(seed)
+    loss = scale * clean.loss + noise * rng.standard_normal(clean.loss.shape)
+    return sk.SkillCurves(TIMES, loss, ("a", "b", "c"), P)
+
+
+@pytest.fixture(scope="module")
+def resource_run(tmp_path_factory):
+    path = tmp_path_factory.mktemp("run") / "run.npz"
+    _noisy(sk.ResourceModel(P, 0.008, 0.1)).save(path)
+    return path
+
+
+def test_resource_data_rank_resource_first_and_recover_its_parameters(resource_run, tmp_path, capsys):
+    out = tmp_path / "out"
+    rc = main(["compare", str(resource_run), "--holdout-skills", "c", "--bootstrap", "20", "--out", str(out)])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "1. resource" in printed and "confidence:" in printed
+    meta = json.loads((out / "compare.json").read_text())
+    assert meta["ranking"][0] == "resource"
+    assert meta["ranked_by"].startswith("out-of-sample RMSE")
+    fit = meta["models"]["resource"]["fit"]
+    for name, truth in (("eta", 0.008), ("N0", 0.1)):
+        low, high = fit["intervals"][name]
+        assert low <= truth <= high, (name, low, high)
+    assert meta["models"]["resource"]["identifiability"]["unidentified"] == []
+    for f in ("report.md", "fits.png", "forecast.png", "learning_times.png", "fitted_resource.npz"):
+        assert (out / f).stat().st_size > 0, f
+    report = (out / "report.md").read_text()
+    assert "Confidence:" in report and "held-out" in report
+    assert "weight" not in report.lower().replace("no akaike weights", "")  # no 1.000 vs 0.000 weights
+    assert "offset | 0 (fixed)" in report and "N0 | 1 (fixed)" in report  # every parameter listed
+    # the held-out skill's learning time is predicted by the Resource model within 10%
+    obs, pred = meta["models"]["resource"]["skill_holdout"]["learning_times"]["c"]
+    assert abs(pred - obs) < 0.1 * obs
+
+
+def test_a_parallel_run_flags_eta_and_n0_and_gives_their_ratio():
+    truth = sk.ParallelModel(P, 0.008 * 1e4, 1e4)  # eta / N0 = 0.008, N0 >> sum(p)
+    rc = compare_run(_noisy(truth), train_fraction=None, n_bootstrap=10)
+    ident = rc.identifiability["resource"]
+    assert {"eta", "N0"} <= set(ident.unidentified)
+    est, low, high = ident.combinations["eta/N0"]
+    assert est == pytest.approx(0.008, rel=0.03) and low <= est <= high
+    report = rc.report()
+    assert "not separately" in report and "eta/N0 = " in report
+    assert "(fixed)" in report
+
+
+def test_a_ce_like_run_is_compared_in_the_data_units():
+    run = _noisy(sk.ResourceModel(P, 0.008, 0.1), scale=0.72, noise=0.002)
+    rc = compare_run(run, n_bootstrap=0, train_fraction=0.6)
+    for name in ("resource", "domino", "parallel"):
+        np.testing.assert_allclose(rc.fitted(name).loss[0], run.loss[0], rtol=1e-9)
+        np.testing.assert_allclose(rc.time_split[name].predicted.loss[0], run.loss[0], rtol=1e-9)
+    assert rc.ranking[0] == "resource"
+    assert rc.time_split["resource"].rmse < 0.01  # in data units: the noise is 0.002
+
+
+def _fails(capsys, *argv) -> str:
+    assert main(["compare", *argv]) == 2
+    return capsys.readouterr().err
+
+
+def test_bad_arguments_and_files_are_named(resource_run, tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    assert "--out" in _fails(capsys, str(resource_run), "--out", str(a_file))
+    out = str(tmp_path / "out")
+    err = _fails(capsys, str(resource_run), "--holdout-skills", "zz", "--out", out)
+    assert "--holdout-skills" in err and "'zz'" in err
+    assert "'zz'" in _fails(capsys, str(resource_run), "--skills", "a,zz", "--out", out)
+    assert "--parents" in _fails(capsys, str(resource_run), "--parents", "c:a,zz", "--out", out)
+    missing = tmp_path / "missing.npz"
+    assert str(missing) in _fails(capsys, str(missing), "--out", out)
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(b"\x00\x01 not json\n")
+    assert "garbage.jsonl" in _fails(capsys, str(garbage), "--out", out)
+    bare = tmp_path / "bare.csv"
+    bare.write_text("step,loss_a,loss_b\n0,1,1\n1,0.9,0.95\n2,0.8,0.9\n3,0.7,0.86\n4,0.6,0.8\n5,0.5,0.77\n")
+    assert "--frequencies" in _fails(capsys, str(bare), "--out", out)
+    assert "--train-fraction" in _fails(capsys, str(resource_run), "--train-fraction", "0", "--out", out)
