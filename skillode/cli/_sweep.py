@@ -2,25 +2,39 @@
 
     skillode sweep scaling --out DIR [--alphas 1.25 1.5 ...] [--N 10 20 ...] [--seeds 0 1 2 3]
                            [--steps 20000] [--skills 1000] [--shard i/k] [--jobs 2] [--no-progress]
+                           [--scheduler local:4 | tcp://host:8786] [--scheduler-timeout 30]
     skillode sweep ratio   --out DIR [--ratios 1 10 100] [--optimizers signgd adam sgd] [--N 256]
 
 `scaling` is resumable (finished points are skipped) and shardable (--shard i/k, 0-based, for a
 cluster job array); once every point exists it writes summary.json (exponents with confidence
-intervals, Chinchilla fits) and scaling.png. `two-skill` is an alias of `ratio`, which writes
-ratio.json and ratio.png.
+intervals, Chinchilla fits) and scaling.png. Points run in local processes (--jobs, the default),
+on a Dask LocalCluster started for the run (--scheduler local:N) or on a running Dask scheduler
+(--scheduler tcp://host:port, default $DASK_SCHEDULER_ADDRESS; needs pip install skillode[distributed]);
+results come back to this process, which writes every file atomically. A corrupted point file is
+named and recomputed; Ctrl-C or SIGTERM stops the workers and keeps the finished points.
+
+`two-skill` is an alias of `ratio`, which writes ratio.json and ratio.png.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._files import atomic_write, check_output_dir
 from ..sweeps import (
+    MissingExtraError,
     ScalingSweepConfig,
+    SweepPointsFailed,
     load_scaling_sweep,
     parse_shard,
     run_scaling_sweep,
@@ -51,6 +65,15 @@ def register(subparsers) -> None:
     parser.add_argument("--shard", default="0/1", help="run only shard i of k (0-based), e.g. 3/8")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for the scaling sweep (one thread each)")
     parser.add_argument("--threads", type=int, help="torch threads per process")
+    parser.add_argument(
+        "--scheduler",
+        default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+        help="where points run (scaling): local:N (a Dask LocalCluster of N processes) or a Dask scheduler "
+        "address tcp://host:port; default $DASK_SCHEDULER_ADDRESS, else local processes (--jobs)",
+    )
+    parser.add_argument(
+        "--scheduler-timeout", type=float, default=30.0, help="seconds to wait for the Dask scheduler (scaling)"
+    )
     parser.add_argument("--ratios", type=float, nargs="+", help="p1/p2 values (ratio)")
     parser.add_argument("--optimizers", nargs="+", help="optimizers (ratio)")
     parser.add_argument("--threshold", type=float, default=0.1, help="learning threshold on the loss (ratio)")
@@ -108,22 +131,59 @@ def _plot_scaling(results, summary, path: Path) -> None:
     ax_n.legend(fontsize="small")
     ax_s.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save_figure(fig, path)
+
+
+def _save_figure(fig, path: Path) -> None:
+    """Save a figure as PNG atomically (a kill mid-save leaves the previous file), then free it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        atomic_write(path, lambda fh: fig.savefig(fh, format="png", dpi=120))
+    finally:
+        plt.close(fig)
+
+
+@contextmanager
+def _sweep_messages() -> Iterator[None]:
+    """Show the sweep's log lines (recomputed points, failures, the dashboard) as `skillode sweep: ...`."""
+    logger = logging.getLogger("skillode.sweeps")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("skillode sweep: %(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 def _run_scaling(args, out: Path) -> int:
     config = _scaling_config(args)
     shard = parse_shard(args.shard)
-    written = run_scaling_sweep(
-        config, out, shard=shard, jobs=args.jobs, threads=args.threads, progress=not args.no_progress
-    )
+    try:
+        with _sweep_messages():
+            written = run_scaling_sweep(
+                config,
+                out,
+                shard=shard,
+                jobs=args.jobs,
+                threads=args.threads,
+                progress=not args.no_progress,
+                scheduler=args.scheduler,
+                timeout=args.scheduler_timeout,
+            )
+    except (SweepPointsFailed, MissingExtraError) as exc:
+        print(f"skillode sweep: error: {exc}", file=sys.stderr)
+        return 1
     results = load_scaling_sweep(out)
     print(f"sweep scaling: {len(written)} point(s) written, {len(results.missing)} of {len(config.Ns)} missing")
     if results.missing:
         return 0
     summary = summarize_scaling(results)
-    (out / "summary.json").write_text(json.dumps(summary.to_dict(), indent=2))
+    atomic_write(out / "summary.json", json.dumps(summary.to_dict(), indent=2))
     _plot_scaling(results, summary, out / "scaling.png")
     for alpha, nf, sf in zip(summary.alphas, summary.n_exponent, summary.step_exponent):
         print(
@@ -148,8 +208,7 @@ def _run_ratio(args, out: Path) -> int:
     if args.lr is not None:
         kw["lr"] = {o: args.lr for o in (args.optimizers or ("signgd", "adam", "sgd"))}
     sweep = two_skill_sweep(threshold=args.threshold, progress=not args.no_progress, **kw)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "ratio.json").write_text(json.dumps(sweep.to_dict(), indent=2))
+    atomic_write(out / "ratio.json", json.dumps(sweep.to_dict(), indent=2))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -163,8 +222,7 @@ def _run_ratio(args, out: Path) -> int:
     ax.set_ylabel("t2 / t1")
     ax.legend(fontsize="small")
     fig.tight_layout()
-    fig.savefig(out / "ratio.png", dpi=120)
-    plt.close(fig)
+    _save_figure(fig, out / "ratio.png")
     for i, opt in enumerate(sweep.optimizers):
         pairs = ", ".join(f"{r:g}:{t:.3g}" for r, t in zip(sweep.ratios, sweep.time_ratio[i]))
         print(f"{opt}: p1/p2 -> t2/t1  {pairs}")
@@ -172,7 +230,7 @@ def _run_ratio(args, out: Path) -> int:
 
 
 def run(args) -> int:
-    out = Path(args.out)
+    out = check_output_dir(args.out)
     if args.target == "scaling":
         return _run_scaling(args, out)
     return _run_ratio(args, out)

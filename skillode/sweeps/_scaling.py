@@ -14,10 +14,13 @@ Fits:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-import os
+import logging
 import time
+import uuid
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,13 +29,16 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_count, as_scalar, choice
+from .._files import atomic_write, check_output_dir
 from .._repr import short_repr
 from ..models import GeometryModel, zipf_frequencies
 from ..models._geometry import OPTIMIZERS
 from ..solvers import log_steps, simulate
+from ._engine import DEFAULT_CONNECT_TIMEOUT, PointFailure, Scheduler, parse_scheduler, run_points
 
 CONFIG_FILE = "config.json"
 POINTS_DIR = "points"
+_log = logging.getLogger("skillode.sweeps")
 
 
 def _default_Ns() -> tuple[int, ...]:
@@ -145,21 +151,35 @@ def point_path(out_dir: str | Path, N: int) -> Path:
     return Path(out_dir) / POINTS_DIR / f"N{N:07d}.npz"
 
 
+def read_config(path: str | Path) -> ScalingSweepConfig:
+    """The sweep configuration in `path` (a config.json); a ValueError naming the file if it is malformed."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a valid sweep {CONFIG_FILE} ({exc}); fix it or use a new --out"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(path)!r} is not a valid sweep {CONFIG_FILE} (a JSON object expected)")
+    try:
+        return ScalingSweepConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a valid sweep {CONFIG_FILE}: {exc}") from exc
+
+
 def _prepare_dir(config: ScalingSweepConfig, out_dir: str | Path) -> Path:
-    out = Path(out_dir)
+    out = check_output_dir(out_dir)
     (out / POINTS_DIR).mkdir(parents=True, exist_ok=True)
     cfg_path = out / CONFIG_FILE
     if cfg_path.exists():
-        existing = ScalingSweepConfig.from_dict(json.loads(cfg_path.read_text()))
-        if existing.digest() != config.digest():
+        if read_config(cfg_path).digest() != config.digest():
             raise ValueError(
                 f"out directory {str(out)!r} holds a different sweep (config.json differs); "
                 "use a new --out or the same settings"
             )
     else:
-        tmp = cfg_path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(json.dumps(config.to_dict(), indent=2))
-        os.replace(tmp, cfg_path)
+        atomic_write(cfg_path, json.dumps(config.to_dict(), indent=2))
     return out
 
 
@@ -172,31 +192,95 @@ def _peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def _run_point(config: ScalingSweepConfig, out: Path, N: int, threads: int | None) -> Path:
-    """Simulate one N (alphas x seeds in one batch) and write its point file once, atomically."""
+def compute_point(N: int, config: ScalingSweepConfig, threads: int | None) -> dict[str, Any]:
+    """Simulate one N (alphas x seeds in one batch) and return its arrays; writes nothing.
+
+    Runs wherever the execution layer puts it (this process, a joblib worker, a Dask worker):
+    the result travels back and the sweep's own process writes it, so workers need no shared disk.
+    """
     start = time.perf_counter()
     rec = config.record_steps()
     models = [config.model(a, N) for a in config.alphas]
     res = simulate(models, config.steps, seeds=list(config.seeds), record=rec, dtype=config.dtype, threads=threads)
     A, S = len(config.alphas), len(config.seeds)
-    total = res.total_loss().reshape(A, S, -1)
-    final = np.stack([c.loss[-1] for c in res.curves]).reshape(A, S, -1)
-    path = point_path(out, N)
-    tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
-    np.savez(
-        tmp,
-        steps=rec,
-        total_loss=total,
-        final_loss=final.astype(np.float32),
-        N=N,
-        alphas=np.array(config.alphas),
-        seeds=np.array(config.seeds),
-        digest=config.digest(),
-        seconds=time.perf_counter() - start,
-        peak_rss_kib=_peak_rss_kib(),
-    )
-    os.replace(tmp, path)
-    return path
+    return {
+        "steps": rec,
+        "total_loss": res.total_loss().reshape(A, S, -1),
+        "final_loss": np.stack([c.loss[-1] for c in res.curves]).reshape(A, S, -1).astype(np.float32),
+        "N": np.asarray(N),
+        "alphas": np.array(config.alphas),
+        "seeds": np.array(config.seeds),
+        "digest": np.asarray(config.digest()),
+        "seconds": np.asarray(time.perf_counter() - start),
+        "peak_rss_kib": np.asarray(_peak_rss_kib()),
+    }
+
+
+def write_point(out: str | Path, N: int, arrays: dict[str, Any]) -> Path:
+    """Write one point file atomically (a kill mid-write leaves no partial file under the final name)."""
+    return atomic_write(point_path(out, N), lambda fh: np.savez(fh, **arrays))
+
+
+def _run_point(config: ScalingSweepConfig, out: Path, N: int, threads: int | None) -> Path:
+    """Simulate one N and write its point file (in this process)."""
+    return write_point(out, N, compute_point(N, config, threads))
+
+
+def read_point(config: ScalingSweepConfig, path: Path) -> np.ndarray | None:
+    """total_loss (n_alphas, n_seeds, n_rec) of a point file; None (with a warning) if missing or unreadable.
+
+    A truncated or corrupted file (a copy cut short, a full disk, a bit flip: every member's zip CRC
+    is checked) counts as missing, so that a resumed sweep recomputes it. A readable file written by
+    another configuration is an error, not corruption: it is never overwritten silently.
+    """
+    if not path.exists():
+        return None
+    A, S, R = len(config.alphas), len(config.seeds), config.record_steps().size
+    try:
+        # np.load stops at each array's last byte, before zipfile checks its CRC: test every member first.
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise zipfile.BadZipFile(f"bad CRC in {bad}")
+        with np.load(path, allow_pickle=False) as data:
+            digest = str(data["digest"])
+            total = np.asarray(data["total_loss"])
+            final = np.asarray(data["final_loss"])
+            steps = np.asarray(data["steps"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        _log.warning("point file %s is unreadable (%s: %s); treating it as missing", path, type(exc).__name__, exc)
+        return None
+    if digest != config.digest():
+        raise ValueError(f"{str(path)!r} belongs to a different sweep configuration")
+    if total.shape != (A, S, R) or final.shape[:2] != (A, S) or not np.array_equal(steps, config.record_steps()):
+        _log.warning("point file %s has the wrong shapes %s; treating it as missing", path, total.shape)
+        return None
+    return total
+
+
+def _missing_points(config: ScalingSweepConfig, out: Path, Ns: Sequence[int]) -> list[int]:
+    """The Ns with no valid point file; a corrupted one is named, and recomputed."""
+    todo = []
+    for N in Ns:
+        path = point_path(out, N)
+        if read_point(config, path) is None:
+            if path.exists():
+                _log.warning("recomputing %s", path)
+            todo.append(N)
+    return todo
+
+
+class SweepPointsFailed(RuntimeError):
+    """Some points raised; the others were written. `failures` holds each failed point and why."""
+
+    def __init__(self, failures: Sequence[PointFailure], written: int) -> None:
+        self.failures = tuple(failures)
+        self.written = written
+        names = "; ".join(f"N={f.item}: {f.error}" for f in self.failures)
+        super().__init__(
+            f"{len(self.failures)} point(s) failed ({names}); {written} point(s) written and kept, "
+            "rerun the same command to retry the failed ones"
+        )
 
 
 def run_scaling_sweep(
@@ -207,49 +291,102 @@ def run_scaling_sweep(
     jobs: int = 1,
     threads: int | None = None,
     progress: bool = False,
+    scheduler: str | Scheduler | None = None,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
 ) -> list[Path]:
     """Run this shard's missing points; returns the point files written now.
 
     Each point (one N) simulates alphas x seeds runs in one batch and writes, once,
     total_loss (n_alphas, n_seeds, n_rec), final_loss (n_alphas, n_seeds, n) and steps (n_rec,).
+    Points run where `scheduler` says (see skillode.sweeps._engine) and come back as they finish;
+    this process writes each one atomically, so an interrupted sweep keeps every finished point.
 
     Args:
         config: the grid.
         out_dir: output directory (config.json, points/).
         shard: (i, k): run points i, i+k, ... of the N grid.
-        jobs: worker processes (joblib); with jobs > 1 each worker uses one torch thread,
+        jobs: local worker processes (joblib); with jobs > 1 each worker uses one torch thread,
             which on a small or busy machine beats one process with several threads.
-        threads: torch threads per process (default: 1 when jobs > 1, else simulate's choice).
-        progress: show a tqdm bar over points.
+        threads: torch threads per point (default: 1 when points run in workers, else simulate's choice).
+        progress: show a tqdm bar over this shard's points (done/total, and the worker count).
+        scheduler: None (local, `jobs`), "local:N" (a Dask LocalCluster of N processes for this run)
+            or a Dask scheduler address ("tcp://host:8786").
+        timeout: seconds to wait for a Dask scheduler to answer.
+
+    Raises:
+        SweepPointsFailed: some points raised (the rest were written); ConnectionError: the
+        scheduler cannot be reached; MissingExtraError: Dask is asked for and not installed.
     """
     out = _prepare_dir(config, out_dir)
     jobs = as_count(jobs, "jobs")
+    sched = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
+    mine = shard_points(config.Ns, *shard)
     # Largest N first: the expensive points start early, so workers finish together.
-    todo = sorted((N for N in shard_points(config.Ns, *shard) if not point_path(out, N).exists()), reverse=True)
+    todo = sorted(_missing_points(config, out, mine), reverse=True)
+    # Points in worker processes get one torch thread each (and so the same arithmetic wherever they run).
+    in_workers = sched.uses_dask or jobs > 1
+    args = (config, (threads or 1) if in_workers else threads)
     written: list[Path] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(todo), desc=f"sweep shard {shard[0]}/{shard[1]}", unit="point")
+    failures: list[PointFailure] = []
+    bar = _progress_bar(progress, len(mine), len(mine) - len(todo), shard)
     try:
-        if jobs == 1:
-            results = (_run_point(config, out, N, threads) for N in todo)
-        else:
-            from joblib import Parallel, delayed
-
-            results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
-                delayed(_run_point)(config, out, N, threads or 1) for N in todo
-            )
-        for path in results:
-            written.append(path)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(path.stem)
+        if todo:
+            # A fresh token per run: a key cancelled by an interrupted run may linger on the scheduler
+            # for a moment, and reusing it would hand the new run that cancelled task.
+            key = functools.partial(_task_key, f"{config.digest()}-{uuid.uuid4().hex[:8]}")
+            with run_points(compute_point, todo, args, scheduler=sched, jobs=jobs, key=key, timeout=timeout) as (
+                results,
+                workers,
+                dashboard,
+            ):
+                _announce(bar, dashboard)
+                _consume(results, out, written, failures, bar, workers)
     finally:
         if bar is not None:
             bar.close()
+    if failures:
+        raise SweepPointsFailed(sorted(failures, key=lambda f: f.item), len(written))
     return sorted(written)
+
+
+def _task_key(token: str, N: int) -> str:
+    return f"skillode-scaling-{token}-N{N}"
+
+
+def _progress_bar(progress: bool, total: int, done: int, shard: tuple[int, int]) -> Any:
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, desc=f"sweep shard {shard[0]}/{shard[1]}", unit="point")
+
+
+def _announce(bar: Any, dashboard: str | None) -> None:
+    if dashboard is None:
+        return
+    if bar is not None:
+        bar.write(f"dask dashboard: {dashboard}")
+    else:
+        _log.info("dask dashboard: %s", dashboard)
+
+
+def _consume(
+    results: Any, out: Path, written: list[Path], failures: list[PointFailure], bar: Any, workers: Any
+) -> None:
+    """Write each finished point as it arrives; collect failures; keep the bar's worker count fresh."""
+    last = 0.0
+    for N, value in results:
+        if isinstance(value, PointFailure):
+            _log.warning("point N=%s failed: %s", N, value.error)
+            failures.append(value)
+        else:
+            written.append(write_point(out, N, value))
+        if bar is not None:
+            now = time.monotonic()
+            if now - last > 1.0:  # asking a Dask scheduler for its workers is a round trip: once a second
+                bar.set_postfix_str(f"{workers()} workers, last N={N}")
+                last = now
+            bar.update(1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -294,22 +431,20 @@ class ScalingSweepResults:
 
 
 def load_scaling_sweep(out_dir: str | Path) -> ScalingSweepResults:
+    """Gather a sweep's point files; a missing, truncated or corrupted point is NaN and listed in `missing`."""
     out = Path(out_dir)
     cfg_path = out / CONFIG_FILE
     if not cfg_path.exists():
         raise ValueError(f"{str(out)!r} holds no sweep ({CONFIG_FILE} missing)")
-    config = ScalingSweepConfig.from_dict(json.loads(cfg_path.read_text()))
+    config = read_config(cfg_path)
     rec = config.record_steps()
     A, S = len(config.alphas), len(config.seeds)
     total = np.full((A, len(config.Ns), S, rec.size), np.nan)
     missing = []
     for j, N in enumerate(config.Ns):
-        path = point_path(out, N)
-        if not path.exists():
+        point = read_point(config, point_path(out, N))
+        if point is None:
             missing.append(N)
-            continue
-        with np.load(path) as data:
-            if str(data["digest"]) != config.digest():
-                raise ValueError(f"{path.name} belongs to a different sweep configuration")
-            total[:, j] = data["total_loss"]
+        else:
+            total[:, j] = point
     return ScalingSweepResults(config, rec, total, tuple(missing))
