@@ -16,9 +16,16 @@ def _as_float_array(value: Any, name: str) -> np.ndarray:
     """value as a new float64 array (never a view of the caller's), a scalar as one element."""
     try:
         arr = np.array(value, dtype=np.float64)
+    except OverflowError as exc:  # a Python int beyond float64, e.g. 10**400
+        raise ValueError(f"{name} holds a number beyond float64's range") from exc
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a sequence of numbers, got {value!r}") from exc
+        raise ValueError(f"{name} must be a sequence of numbers, got {_short(value)}") from exc
     return arr.reshape(1) if arr.ndim == 0 else arr
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def as_frequencies(value: Any, name: str = "p") -> np.ndarray:
@@ -43,8 +50,10 @@ def as_scalar(value: Any, name: str, *, positive: bool = False, nonnegative: boo
         raise ValueError(f"{name} must be a number, got {value!r}")
     try:
         x = float(value)
+    except OverflowError as exc:
+        raise ValueError(f"{name} = {_short(value)} is beyond float64's range") from exc
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a number, got {value!r}") from exc
+        raise ValueError(f"{name} must be a number, got {_short(value)}") from exc
     if not math.isfinite(x):
         raise ValueError(f"{name} must be finite, got {x}")
     if positive and x <= 0:
@@ -93,7 +102,12 @@ def as_names(value: Any, n: int, name: str = "names") -> tuple[str, ...]:
     """n distinct skill names; None gives 'skill1'..'skilln'."""
     if value is None:
         return tuple(f"skill{k + 1}" for k in range(n))
-    names = tuple(str(v) for v in value)
+    if isinstance(value, str):
+        raise ValueError(f"{name} must be a sequence of {n} names, got the single string {value!r}")
+    try:
+        names = tuple(str(v) for v in value)
+    except TypeError:
+        raise ValueError(f"{name} must be a sequence of {n} names, got {_short(value)}") from None
     if len(names) != n:
         raise ValueError(f"{name} must have {n} entries (one per skill), got {len(names)}")
     if len(set(names)) != n:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -62,7 +62,10 @@ class SkillCurves:
         if not np.all(np.isfinite(loss)):
             r, c = np.argwhere(~np.isfinite(loss))[0]
             raise ValueError(f"loss must be finite; loss[{r}, {c}] = {loss[r, c]}")
-        names = as_names(self.names or None, loss.shape[1])
+        given = self.names
+        if given is not None and not isinstance(given, str) and hasattr(given, "__len__") and len(given) == 0:
+            given = None  # an empty sequence means the default names, as None does
+        names = as_names(given, loss.shape[1])
         freqs = None
         if self.frequencies is not None:
             freqs = np.array(self.frequencies, dtype=np.float64, copy=True).reshape(-1)
@@ -77,6 +80,10 @@ class SkillCurves:
         object.__setattr__(self, "loss", loss)
         object.__setattr__(self, "names", names)
         object.__setattr__(self, "frequencies", freqs)
+        if self.metadata is None:
+            object.__setattr__(self, "metadata", {})
+        elif not isinstance(self.metadata, Mapping):
+            raise ValueError(f"metadata must be a dict, got {type(self.metadata).__name__}")
         object.__setattr__(self, "metadata", dict(self.metadata))
 
     # ----------------------------------------------------------------- shape and views

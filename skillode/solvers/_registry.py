@@ -143,9 +143,10 @@ def _time_grid(times: Any, steps: Any) -> np.ndarray:
     if times is not None and steps is not None:
         raise ValueError("give times or steps, not both")
     if steps is not None:
-        if isinstance(steps, bool) or int(steps) != steps or steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        return np.arange(int(steps) + 1, dtype=np.float64)
+        count = as_count(steps, "steps")
+        if count > 2**31:  # the grid itself would not fit in memory
+            raise ValueError(f"steps = {count} is too many for a grid of every step; give times instead")
+        return np.arange(count + 1, dtype=np.float64)
     return as_times(times, "times")
 
 
