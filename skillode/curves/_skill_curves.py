@@ -62,7 +62,7 @@ class SkillCurves:
         if not np.all(np.isfinite(loss)):
             r, c = np.argwhere(~np.isfinite(loss))[0]
             raise ValueError(f"loss must be finite; loss[{r}, {c}] = {loss[r, c]}")
-        given = self.names
+        given: Any = self.names
         if given is not None and not isinstance(given, str) and hasattr(given, "__len__") and len(given) == 0:
             given = None  # an empty sequence means the default names, as None does
         names = as_names(given, loss.shape[1])

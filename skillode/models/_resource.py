@@ -108,6 +108,8 @@ class ResourceModel:
 
     def config(self) -> dict:
         """A JSON-serialisable description of the model, for metadata."""
+        names = self.names
+        assert names is not None  # set by __post_init__
         return {
             "model": "resource",
             "p": self.p.tolist(),
@@ -117,14 +119,14 @@ class ResourceModel:
             "loss": self.loss,
             "gates": [
                 {
-                    "skill": self.names[g.skill],
-                    "parents": [self.names[i] for i in g.parents],
+                    "skill": names[g.skill],
+                    "parents": [names[i] for i in g.parents],
                     "mode": g.mode,
                     "exponent": g.exponent,
                 }
                 for g in self._gates
             ],
-            "names": list(self.names),
+            "names": list(names),
         }
 
     # --------------------------------------------------------------- the vector field

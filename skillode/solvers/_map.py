@@ -58,7 +58,9 @@ def iterate_mean_field(model: SignGDMeanField, steps: np.ndarray) -> np.ndarray:
     k = 0
     for row, target in enumerate(steps.astype(np.int64)):
         while k < target:
-            fractions = rng.multinomial(model.batch, model.p) / model.batch if sampled else None
+            fractions = None
+            if rng is not None and model.batch is not None:  # sampled batch noise
+                fractions = rng.multinomial(model.batch, model.p) / model.batch
             s = s + model.step(s, fractions)
             k += 1
         out[row] = s
