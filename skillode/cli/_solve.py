@@ -55,6 +55,14 @@ def register(sub) -> None:
         metavar="FILE",
         help="skill-overlap matrix of the resource model, n x n, from a .npy or a comma-separated .csv",
     )
+    ap.add_argument(
+        "--no-clip",
+        dest="clip",
+        action="store_false",
+        default=None,
+        help="resource model, MSE: do not clip losses at 0 (the paper's iteration with overlapping skills, "
+        "--C); the state is then a signed residual, not a loss",
+    )
     ap.add_argument("--threshold", type=float, default=0.1, help="loss threshold for learning times (default 0.1)")
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.set_defaults(func=run)
@@ -111,7 +119,7 @@ def _frequencies(args) -> np.ndarray:
 
 def _model(args):
     """The model the arguments describe, refusing options that model does not use."""
-    resource_only = [("--loss", args.loss), ("--gates", args.gates), ("--C", args.C)]
+    resource_only = [("--loss", args.loss), ("--gates", args.gates), ("--C", args.C), ("--no-clip", args.clip)]
     unused = {
         "domino": [("--N0", args.N0), *resource_only],
         "parallel": resource_only,
@@ -128,7 +136,14 @@ def _model(args):
     if args.model == "resource":
         try:
             return ResourceModel(
-                p, args.eta, N0, C=_overlap(args.C), loss=args.loss or "mse", gates=_gates(args.gates), names=names
+                p,
+                args.eta,
+                N0,
+                C=_overlap(args.C),
+                loss=args.loss or "mse",
+                gates=_gates(args.gates),
+                names=names,
+                clip=True if args.clip is None else args.clip,
             )
         except ValueError as exc:
             if "C must" in str(exc) and args.C is not None:

@@ -109,6 +109,8 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
 
 
 def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOptions) -> Solution:
+    # clip needs no case: with C = I every loss l = exp(-p tau) stays positive, so clip=False
+    # (nothing clipped at 0) and clip=True give the same curves
     rtol = options.rtol
     if not model.is_orthogonal or model.has_gates:
         raise ValueError("method 'exact' needs orthogonal skills (C None or identity) and no gates; use method='ode'")

@@ -34,13 +34,16 @@ def solve_resource_map(model: ResourceModel, t: np.ndarray, options: SolverOptio
     x = model.initial_state()
     state = np.empty((t.size, model.n_skills))
     row = 0
-    clip = model.loss == "mse"
+    clip = model._clips  # the paper's np.maximum(l, 0) after every step; clip=False: none
     for step in range(n_steps + 1):
         if want[step]:
             state[row] = x
             row += 1
         if step < n_steps:
-            x = x + model.vector_field(step, x)
+            dx = model.vector_field(step, x)
+            if not np.all(np.isfinite(dx)):
+                raise RuntimeError(_not_finite(model, x, step))
+            x = x + dx
             if clip:
                 np.maximum(x, 0.0, out=x)
     loss = model.state_to_loss(state)
@@ -49,18 +52,27 @@ def solve_resource_map(model: ResourceModel, t: np.ndarray, options: SolverOptio
     )
 
 
+def _not_finite(model: ResourceModel, x: np.ndarray, step: int) -> str:
+    """Why the update from state x at this step is not finite, for the error message."""
+    den = model._denominator(x)
+    if not den > 0.0:  # only the unclipped MSE model gets here
+        return (
+            f"map: at step {step} the resource denominator sum_j c_j p_j l_j + N0 = {den:.6g} is not positive: "
+            "the unclipped model (clip=False) has left its domain (the signed residuals cancel the resource)"
+        )
+    return f"map: the update is not finite at step {step}; check the model's parameters"
+
+
 def iterate_mean_field(model: SignGDMeanField, steps: np.ndarray) -> np.ndarray:
     """s at the given integer steps (sorted, >= 0), shape (len(steps), n), from s(0) = 0."""
     out = np.empty((steps.size, model.n_skills))
     s = np.zeros(model.n_skills)
-    sampled = model.batch is not None and model.batch_noise == "sampled"
-    rng = np.random.default_rng(model.seed) if sampled else None
+    batch = model.batch if model.batch_noise == "sampled" else None  # None: no sampled batches
+    rng = np.random.default_rng(model.seed)  # drawn from only for sampled batches
     k = 0
     for row, target in enumerate(steps.astype(np.int64)):
         while k < target:
-            fractions = None
-            if rng is not None and model.batch is not None:  # sampled batch noise
-                fractions = rng.multinomial(model.batch, model.p) / model.batch
+            fractions = None if batch is None else rng.multinomial(batch, model.p) / batch
             s = s + model.step(s, fractions)
             k += 1
         out[row] = s

@@ -6,7 +6,9 @@ time s = eta t), so that the scales of p, N0 and eta do not matter:
 - orthogonal skills (C = I, with or without gates): the intrinsic time tau (_ode_tau), where the
   field has no singularity; memory linear in n, so 1e6 skills solve;
 - overlapping skills (C != I): the state (losses or logits) in s, with scipy's solve_ivp and the
-  model's analytic Jacobian, stopped by an event once every pull has vanished.
+  model's analytic Jacobian, stopped by an event once every pull has vanished (clipped MSE; the
+  unclipped MSE model, clip=False, only with N0 = 0, where its signed residuals can all vanish at
+  a finite horizon; with N0 > 0 its field is smooth and linear near zero: nothing to stop for).
 
 Either way the integrator has a budget of field evaluations (SolverOptions.max_evaluations) and
 stops with a clear RuntimeError when it runs out or the field turns non-finite: it never hangs.
@@ -34,14 +36,14 @@ def plan_method(model: ResourceModel, name: str) -> str:
     """The scipy method "ode" uses for this model, refusing a dense Jacobian too big for memory.
 
     "auto": DOP853 (explicit, 8th order) for orthogonal skills, whose intrinsic-time form is not
-    stiff; for overlapping skills RK45 in the MSE form (a skill held at zero loss while its
+    stiff; for overlapping skills RK45 in the clipped MSE form (a skill held at zero loss while its
     neighbours pull on it is a non-smooth "sliding" motion, on which LSODA's implicit steps can
-    stall) and LSODA in the smooth CE form.
+    stall) and LSODA in the smooth forms: CE, and MSE with clip=False (nothing is held at zero).
     """
     if name == "auto":
         if model.is_orthogonal:
             return "DOP853"
-        return "RK45" if model.loss == "mse" else "LSODA"
+        return "RK45" if model._clips else "LSODA"
     n = model.n_skills + (1 if model.is_orthogonal else 0)
     if name in IMPLICIT and 8 * n * n > DENSE_JACOBIAN_LIMIT_BYTES:
         raise ValueError(
@@ -148,6 +150,12 @@ class _CountedField:
         self._count()
         f = self.model.vector_field(s, x)
         if not np.all(np.isfinite(f)):
+            if not self.model._denominator(x) > 0.0:  # only the unclipped MSE model gets here
+                raise NonFiniteField(
+                    f"the resource denominator sum_j c_j p_j l_j + N0 is not positive at t = {s:.6g} "
+                    "(in units of 1/eta): the unclipped model (clip=False) has left its domain "
+                    "(the signed residuals cancel the resource)"
+                )
             raise NonFiniteField(f"the vector field is not finite at t = {s:.6g} (in units of 1/eta)")
         return f
 
@@ -158,11 +166,12 @@ class _CountedField:
 
 def _exhausted_event(model: ResourceModel):
     # The floor is relative to the rarest skill so that it, too, has finished learning:
-    # sum_k p_k l_k below it means every l_k < 1e-14 * p_min / p_k <= 1e-14.
+    # sum_k p_k l_k below it means every l_k < 1e-14 * p_min / p_k <= 1e-14 (unclipped: |l_k|).
     floor = 1e-14 * float(model.p.min())
+    clip = model.clip
 
     def exhausted(_s: float, x: np.ndarray) -> float:
-        return float(np.sum(model.p * np.maximum(x, 0.0))) - floor
+        return float(np.sum(model.p * (np.maximum(x, 0.0) if clip else np.abs(x)))) - floor
 
     exhausted.terminal = True  # type: ignore[attr-defined]
     exhausted.direction = -1  # type: ignore[attr-defined]
@@ -177,7 +186,10 @@ def _solve_in_state(model, scaled, t, s, options: SolverOptions, ode_method: str
         return Solution(curves, "ode", "nothing to integrate", state, initial_loss=model.initial_loss)
     counted = _CountedField(scaled, options.max_evaluations)
     kwargs: dict[str, Any] = {"jac": counted.jacobian} if ode_method in IMPLICIT else {}
-    events = [_exhausted_event(scaled)] if model.loss == "mse" else None
+    # clipped MSE: every pull vanishes at the N0 = 0 horizon, or decays below 1e-14 and is continued
+    # in closed form; unclipped: the signed residuals vanish only at the N0 = 0 horizon
+    exhausts = model._clips or (model.loss == "mse" and model.N0 == 0.0)
+    events = [_exhausted_event(scaled)] if exhausts else None
     sol = _guarded(
         lambda: integrate.solve_ivp(
             counted.field,
@@ -207,7 +219,7 @@ def _solve_in_state(model, scaled, t, s, options: SolverOptions, ode_method: str
         message = f"every pull had vanished by t = {s_stop / model.eta:.6g}"
     else:
         message = sol.message
-    if model.loss == "mse":
+    if model._clips:
         state = np.maximum(state, 0.0)
 
     def learning_time(thr: float) -> np.ndarray:
@@ -225,7 +237,8 @@ def _decay_rates(scaled: ResourceModel, final: np.ndarray) -> np.ndarray:
     1e-14; it is continued with its own rate at the stop (non-negative: what is learned stays
     learned). With N0 = 0 the horizon has been reached: every learnable loss is 0.
     """
-    learnable = (final > 0) & (scaled._gate_values(final)[0] > 0)
+    pulling = (final > 0) if scaled.clip else (final != 0)
+    learnable = pulling & (scaled._gate_values(final, derivatives=False)[0] > 0)
     if scaled.N0 == 0.0:
         final[learnable] = 0.0
         return np.zeros(final.size)

@@ -62,11 +62,14 @@ class TauSystem:
         return np.zeros(self.model.n_skills + 1)  # y = log 1 = 0, or logit 0; s = 0
 
     def gate_weights(self, x: np.ndarray) -> np.ndarray:
-        """c_k p_k at state x (the gates read the losses)."""
+        """c_k p_k at state x (the gates read the losses: for MSE straight from y = log l, so that a
+        parent whose loss has underflowed, y < -745, still opens its gate by 1 - exp(a y))."""
         if not self.model.has_gates:
             return self.p
-        state = np.exp(x) if self.mse else x
-        c, _ = self.model._gate_values(state)
+        if self.mse:
+            c = self.model._gate_factors_log(x)
+        else:
+            c, _ = self.model._gate_values(x, derivatives=False)
         return c * self.p
 
     def pull_sum(self, x: np.ndarray, cp: np.ndarray) -> float:

@@ -72,3 +72,30 @@ def test_resource_options_are_refused_for_the_limits(tmp_path, capsys):
     )
     assert rc == 2
     assert "--gates does not apply to the domino model" in capsys.readouterr().err
+
+
+def test_no_clip_iterates_the_papers_unclipped_overlap_map(tmp_path):
+    # skills 1 and 2 overlap strongly: skill 1's progress overshoots skill 2 below zero
+    C = np.array([[1.0, 0.7], [0.7, 1.0]])
+    path = tmp_path / "C.npy"
+    np.save(path, C)
+    p, eta, N0 = np.array([1.0, 0.2]), 0.05, 0.1
+    out = tmp_path / "out"
+    args = ["--p", "1,0.2", "--eta", str(eta), "--N0", str(N0), "--steps", "300", "--C", str(path)]
+    assert main(["solve", "resource", *args, "--method", "map", "--no-clip", "--out", str(out)]) == 0
+    curves = sk.SkillCurves.load(out / "curves.npz")
+    loop = [np.ones(2)]  # the paper's iteration without np.maximum, written out
+    for _ in range(300):
+        l = loop[-1]
+        loop.append(l - eta * C @ (p * l) / (p @ l + N0))
+    np.testing.assert_allclose(curves.loss, np.array(loop), rtol=0, atol=1e-12)
+    assert curves.loss.min() < -0.01  # the signed residual does go below zero here
+    clipped = tmp_path / "clipped"
+    assert main(["solve", "resource", *args, "--method", "map", "--out", str(clipped)]) == 0
+    assert sk.SkillCurves.load(clipped / "curves.npz").loss.min() >= 0.0
+
+
+def test_no_clip_is_refused_for_the_limits(tmp_path, capsys):
+    rc = main(["solve", "parallel", "--p", "1,1", "--eta", "0.1", "--steps", "5", "--no-clip", "--out", str(tmp_path)])
+    assert rc == 2
+    assert "--no-clip does not apply to the parallel model" in capsys.readouterr().err
