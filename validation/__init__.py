@@ -8,17 +8,31 @@ Experiments (each a frozen config dataclass and run(config) -> ExperimentResult)
   (validation.compositional);
 * modularity: non-modular vs block-modular MLP on 0.99 / 0.01 tasks, and loss reweighting
   (validation.modularity);
-* geometry: Geometry model vs Resource model (validation.geometry).
+* geometry: Geometry model vs Resource model (validation.geometry);
+* grokking: modular addition mod 59 with an embedding MLP, SignGD vs Adam with and without weight
+  decay, against the paper's notebook (validation.grokking, Fig 13).
 
 write_report(names, out_dir, quick=False) runs them and writes report.md, PNGs and metrics.json;
 `skillode validate NAME|all --out DIR [--quick]` is the command-line form.
 """
 
 from ._common import ExperimentResult
-from ._train import TrainRecord, TrainSettings, init_mlp, mlp_forward, seed_generators, train
+from ._train import (
+    TrainRecord,
+    TrainSettings,
+    embed,
+    embedding_mlp_forward,
+    init_embedding,
+    init_mlp,
+    make_optimizer,
+    mlp_forward,
+    seed_generators,
+    train,
+)
 from .compositional import CompositionalConfig
 from .domino import DominoConfig
 from .geometry import GeometryConfig
+from .grokking import GrokkingConfig
 from .modularity import ModularityConfig
 from .report import EXPERIMENTS, Experiment, Report, resolve_names, write_report
 from .sparse_parity import ParityTask, make_parity_data, train_parity
@@ -30,12 +44,17 @@ __all__ = [
     "Experiment",
     "ExperimentResult",
     "GeometryConfig",
+    "GrokkingConfig",
     "ModularityConfig",
     "ParityTask",
     "Report",
     "TrainRecord",
     "TrainSettings",
+    "embed",
+    "embedding_mlp_forward",
+    "init_embedding",
     "init_mlp",
+    "make_optimizer",
     "make_parity_data",
     "mlp_forward",
     "resolve_names",

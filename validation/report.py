@@ -21,13 +21,17 @@ import numpy as np
 
 from skillode.curves._json import _jsonable
 
-from . import compositional, domino, geometry, modularity
+from . import compositional, domino, geometry, grokking, modularity
 from ._common import ExperimentResult
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """A registered experiment: its config type, default and quick configs, runner and plotter."""
+    """A registered experiment: its config type, default and quick configs, runner and plotter.
+
+    in_all: whether "all" selects it; False for an experiment run only when named (grokking: its
+    full size is about 100 CPU-minutes, the others together a few minutes).
+    """
 
     name: str
     config_type: type
@@ -36,10 +40,13 @@ class Experiment:
     run: Callable[..., ExperimentResult]
     plot: Callable[[ExperimentResult, Path], list]
     available: Callable[[], bool] = lambda: True
+    in_all: bool = True
 
 
-def _entry(module: ModuleType, config_type: type, available: Callable[[], bool] = lambda: True) -> Experiment:
-    return Experiment(module.NAME, config_type, config_type(), module.QUICK, module.run, module.plot, available)
+def _entry(
+    module: ModuleType, config_type: type, available: Callable[[], bool] = lambda: True, *, in_all: bool = True
+) -> Experiment:
+    return Experiment(module.NAME, config_type, config_type(), module.QUICK, module.run, module.plot, available, in_all)
 
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -49,6 +56,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         _entry(compositional, compositional.CompositionalConfig),
         _entry(modularity, modularity.ModularityConfig),
         _entry(geometry, geometry.GeometryConfig, geometry.available),
+        _entry(grokking, grokking.GrokkingConfig, in_all=False),  # run by name: ~100 CPU-minutes at full size
     )
 }
 
@@ -74,14 +82,17 @@ class Report:
 
 
 def resolve_names(names: str | Sequence[str]) -> list[str]:
-    """Experiment names from "all", one name, or a list; ValueError naming unknown ones."""
+    """Experiment names from "all", one name, or a list; ValueError naming unknown ones.
+
+    "all" selects the experiments registered with in_all (all but grokking); name the others.
+    """
     if isinstance(names, str):
         names = [names]
     out: list[str] = []
     for n in names:
         key = str(n).lower()
         if key == "all":
-            out.extend(k for k in EXPERIMENTS if k not in out)
+            out.extend(k for k, e in EXPERIMENTS.items() if e.in_all and k not in out)
         elif key in EXPERIMENTS:
             if key not in out:
                 out.append(key)
