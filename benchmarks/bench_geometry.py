@@ -166,14 +166,14 @@ def bench_sweep(n_alphas: int = 4, n_N: int = 20, n_seeds: int = 4, steps: int =
     }
 
 
-def mapping_figures(seeds=(0, 1, 2, 3)) -> None:
+def mapping_figures(seeds=(0, 1, 2, 3), main_only: bool = False) -> None:
     """Print the Geometry -> Resource / mean-field figures of docs/geometry.md (not a timing)."""
     p = zipf_frequencies(10, 2.0)
     record = np.arange(0, 3001, 25)
 
-    def summary(m, res):
-        fits = [sk.fit_resource_mapping(m, c) for c in res.curves]
-        fixed = [sk.fit_resource_mapping(m, c, fit_eta=False) for c in res.curves]
+    def summary(m, res, quantity=None):
+        fits = [sk.fit_resource_mapping(m, c, quantity=quantity) for c in res.curves]
+        fixed = [sk.fit_resource_mapping(m, c, fit_eta=False, quantity=quantity) for c in res.curves]
         thr = 0.1 * m.initial_loss
         mf_rmse, mf_lt, rs_lt = [], [], []
         for s, c, f in zip(res.seeds, res.curves, fits):
@@ -182,12 +182,15 @@ def mapping_figures(seeds=(0, 1, 2, 3)) -> None:
             mf_rmse.append(np.sqrt(np.mean((mf.loss - c.loss) ** 2)))
             lt = c.learning_times(thr)
             mf_lt.append(np.nanmax(np.abs(mf.learning_times(thr) / lt - 1)))
-            rs_lt.append(np.nanmax(np.abs(f.predicted.learning_times(thr) / lt - 1)))
+            # the same event in the fitted quantity: residual sqrt(thr) is loss thr
+            rs_thr = np.sqrt(thr) if f.quantity == "residual" else thr
+            rs_lt.append(np.nanmax(np.abs(f.predicted.learning_times(rs_thr) / lt - 1)))
         return (
-            f"resource fit: c = {np.mean([f.eta_constant for f in fits]):.3f} "
+            f"[{fits[0].quantity}] resource fit: c = {np.mean([f.eta_constant for f in fits]):.3f} "
             f"+- {np.std([f.eta_constant for f in fits]):.3f}, N0 = {np.mean([f.N0 for f in fits]):.2e}, "
             f"rmse = {np.mean([f.rmse for f in fits]):.4f}, max|err| = {np.mean([f.max_abs_error for f in fits]):.3f}, "
-            f"learning times within {np.mean(rs_lt):.3f}; c = 2 fixed: rmse = {np.mean([f.rmse for f in fixed]):.4f} | "
+            f"learning times within {np.mean(rs_lt):.3f}; c = 2 fixed: N0 = {np.mean([f.N0 for f in fixed]):.2e}, "
+            f"rmse = {np.mean([f.rmse for f in fixed]):.4f} | "
             f"mean field (nothing fitted): rmse = {np.mean(mf_rmse):.4f}, learning times within {np.mean(mf_lt):.3f}"
         )
 
@@ -197,6 +200,10 @@ def mapping_figures(seeds=(0, 1, 2, 3)) -> None:
             m = GeometryModel(p, 1000, tasks=tasks, lr=3e-4, batch=1024, loss=loss)
             res = simulate(m, 3000, seeds=list(seeds), record=record)
             print(f"{loss} {tasks}: {summary(m, res)}", flush=True)
+            if loss == "mse":  # the earlier fit of l to the loss (1 - s)^2, for comparison
+                print(f"{loss} {tasks}: {summary(m, res, 'loss')}", flush=True)
+    if main_only:
+        return
     m = GeometryModel(p, 1000, tasks="orthogonal", lr=3e-4, batch=1024)
     for parameter, values in (("noise", [0.0, 0.003, 0.01, 0.03, 0.1]), ("batch", [4, 16, 64, 256, 1024])):
         st = sk.n0_study(m, 3000, parameter, values, seeds=list(seeds[:2]))

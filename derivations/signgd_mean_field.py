@@ -10,7 +10,11 @@ E[z sign(y)] = sqrt(2/pi) E[z y] / sqrt(E[y^2]) turns the sum over coordinates i
 the map skillode.SignGDMeanField iterates. At the start (s = 0, C = I, no noise) each MSE skill
 loses dl_k/dt = -2 kappa p_k / ||p||_2, while the Resource model (N0 = 0) gives -eta p_k; matching
 them gives c = 2 sqrt(2/pi) / ||p||_2, which is 2.38 for the paper's 10 Zipf(2) skills: the
-constant the Resource fit finds (2.35), not the paper's 2.
+constant the Resource fit to the loss finds (2.35), not the paper's 2. Matched instead on the
+residual 1 - s (the paper's mapping, derivations/geometry_mapping.py) the initial rates give half
+that, sqrt(2/pi) / ||p||_2 = 1.19; the fit over the whole run finds 1.84, because the two models
+share the resource differently (L1 sum against L2 norm) as skills are learned: no single c holds
+from start to end.
 """
 
 from __future__ import annotations
@@ -128,12 +132,13 @@ def numeric() -> tuple[NumericCheck, ...]:
             0.012,
         )
     )
-    fit = sk.fit_resource_mapping(geo, sim)
+    # c here matches the rates of the loss (1 - s)^2, so it is compared with the fit of l to the loss
+    fit = sk.fit_resource_mapping(geo, sim, quantity="loss")
     c_pred = float(2 * np.sqrt(2 / np.pi) / np.linalg.norm(p))
     out.append(
         NumericCheck(
-            "c = 2 sqrt(2/pi)/||p||_2 against the c of the Resource model fitted to that simulation:"
-            " relative difference; tolerance 0.05",
+            "c = 2 sqrt(2/pi)/||p||_2 against the c of the Resource model fitted to that simulation's loss"
+            " (quantity='loss'): relative difference; tolerance 0.05",
             abs(c_pred / fit.eta_constant - 1),
             0.05,
             (("predicted c", fmt(c_pred)), ("fitted c", fmt(fit.eta_constant))),

@@ -1,10 +1,15 @@
 """Experiment 4: Geometry model vs Resource model (the paper's mapping eta = 2 lr sqrt(N), C = T T^T).
 
 Uses skillode's Geometry model (skillode.simulate) and its Resource mapping
-(skillode.fit_resource_mapping): the seed-averaged Geometry-model losses are compared with (a) the Resource
+(skillode.fit_resource_mapping): the seed-averaged Geometry-model runs are compared with (a) the Resource
 model given by the paper's mapping with no free parameter (eta = 2 lr sqrt(N), N0 = 0) and (b)
 the Resource model with eta and N0 fitted (least squares on the curves); for SignGD also with (c)
 the SignGD mean field (skillode.SignGDMeanField), which has no free parameter either.
+
+As in the paper's mapping (scripts/Fig7_top_geometry_resource_compare.ipynb plots 1 - l against s),
+the Resource models' l is compared with the residual |1 - s| = sqrt(loss) of the seed-averaged
+loss, and learning times are taken at residual sqrt(threshold), i.e. at the same loss threshold;
+the mean field, whose state is s, is compared in the loss itself.
 """
 
 from __future__ import annotations
@@ -83,11 +88,12 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
     )
     paper = resource_model_for(model)
     paper_curves = sk.solve(paper, times=data.times, method="exact" if paper.C is None else "ode").curves
-    rmse_paper = float(np.sqrt(np.mean((paper_curves.loss - data.loss) ** 2)))
-    mapping = fit_resource_mapping(model, data, seed=config.seeds[0])
+    mapping = fit_resource_mapping(model, data, seed=config.seeds[0])  # l against the residual |1 - s|
+    residual = mapping.geometry
+    rmse_paper = float(np.sqrt(np.mean((paper_curves.loss - residual.loss) ** 2)))
     t_data = data.learning_times(config.threshold)
-    t_paper = paper_curves.learning_times(config.threshold)
-    t_fit = mapping.predicted.learning_times(config.threshold)
+    t_paper = paper_curves.learning_times(float(np.sqrt(config.threshold)))
+    t_fit = mapping.predicted.learning_times(float(np.sqrt(config.threshold)))
     mean_field = None
     if config.optimizer == "signgd":  # the mean field is SignGD's
         mf = sk.mean_field_for(model, config.seeds[0])
@@ -107,6 +113,10 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
             "N0": mapping.N0,
             "rmse": mapping.rmse,
             "max_abs_error": mapping.max_abs_error,
+            "eta_constant_se": mapping.eta_constant_se,
+            "N0_se": mapping.N0_se,
+            "N0_determined": mapping.N0_determined,
+            "quantity": mapping.quantity,
             "learning_time_relative_error": rel(t_fit, t_data),
         },
         "learning_times": {
@@ -116,7 +126,12 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
         },
         "simulation_seconds": sim.seconds,
     }
-    curves = {"measured": data, "resource_paper": paper_curves, "resource_fitted": mapping.predicted}
+    curves = {
+        "measured": data,
+        "measured_residual": residual,
+        "resource_paper": paper_curves,
+        "resource_fitted": mapping.predicted,
+    }
     mf_row = []
     if mean_field is not None:
         rmse_mf = float(np.sqrt(np.mean((mean_field.loss - data.loss) ** 2)))
@@ -134,17 +149,21 @@ def run(config: GeometryConfig = GeometryConfig(), *, progress: bool = False) ->
             f"seeds {list(config.seeds)} (losses averaged over seeds). Simulated with skillode's GeometryModel; "
             "mapping from skillode.fit_resource_mapping.",
             "",
-            "| Resource model | eta (constant c) | N0 | rmse of per-skill loss | learning-time rel. errors |",
+            "| model | eta (constant c) | N0 | rmse (Resource: of the residual 1 - s; mean field: of the loss) | "
+            "learning-time rel. errors |",
             "|---|---|---|---|---|",
             f"| paper mapping, no free parameter | {paper.eta:.4g} ({PAPER_ETA_CONSTANT:g}) | {paper.N0:g} | "
             f"{rmse_paper:.3g} | "
             f"{_errors(metrics['paper_mapping'])} |",
-            f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g}) | {mapping.N0:.3g} | "
+            f"| fitted eta, N0 | {mapping.eta:.4g} ({mapping.eta_constant:.3g} +- {mapping.eta_constant_se:.2g}) | "
+            f"{mapping.N0:.3g} +- {mapping.N0_se:.2g}{'' if mapping.N0_determined else ' (not told from 0)'} | "
             f"{mapping.rmse:.3g} | "
             f"{_errors(metrics['fitted_mapping'])} |",
             *mf_row,
             "",
-            f"Learning times (loss {config.threshold:g}): Geometry {', '.join(fmt(x) for x in t_data)}.",
+            f"Learning times (loss {config.threshold:g}, residual {np.sqrt(config.threshold):.3g}): Geometry "
+            f"{', '.join(fmt(x) for x in t_data)}. The +- are standard errors from the fit's Jacobian (the "
+            "residuals are autocorrelated: a scale, not an interval).",
             "",
             "![geometry vs resource](geometry_curves.png)",
         ]
@@ -180,15 +199,16 @@ def plot(result: ExperimentResult, out_dir) -> list:
 
     out_dir = Path(out_dir)
     fig, ax = plt.subplots(figsize=(6, 4))
-    data = result.curves["measured"]
+    data = result.curves.get("measured_residual", result.curves["measured"])
     colors = [plt.get_cmap("viridis")(k / max(data.n_skills - 1, 1)) for k in range(data.n_skills)]
-    plot_curves(data, ax, kind="loss", style="-", label_prefix="Geometry ", colors=colors)
+    plot_curves(data, ax, kind="loss", style="-", label_prefix="Geometry 1-s ", colors=colors)
     plot_curves(result.curves["resource_paper"], ax, kind="loss", style=":", label_prefix="paper map ", colors=colors)
     plot_curves(result.curves["resource_fitted"], ax, kind="loss", style="--", label_prefix="fitted ", colors=colors)
-    if "signgd_mean_field" in result.curves:
-        plot_curves(
-            result.curves["signgd_mean_field"], ax, kind="loss", style="-.", label_prefix="mean field ", colors=colors
-        )
+    if "signgd_mean_field" in result.curves:  # its loss is (1 - s)^2: drawn as the residual too
+        mf = result.curves["signgd_mean_field"]
+        mf_residual = sk.SkillCurves(mf.times, np.sqrt(mf.loss), mf.names, mf.frequencies)
+        plot_curves(mf_residual, ax, kind="loss", style="-.", label_prefix="mean field ", colors=colors)
+    ax.set_ylabel("residual |1 - s| (Geometry, mean field), l (Resource)")
     ax.legend(fontsize="xx-small", ncol=3)
     fig.tight_layout()
     fig.savefig(out_dir / "geometry_curves.png", dpi=110)
