@@ -63,6 +63,13 @@ def register(sub) -> None:
         help="resource model, MSE: do not clip losses at 0 (the paper's iteration with overlapping skills, "
         "--C); the state is then a signed residual, not a loss",
     )
+    ap.add_argument(
+        "--reweight",
+        choices=("none", "loss"),
+        default=None,
+        help="resource model: loss-proportional example reweighting (loss: each skill's pull times "
+        "loss_k / mean loss, the paper's remedy for rare skills; default none)",
+    )
     ap.add_argument("--threshold", type=float, default=0.1, help="loss threshold for learning times (default 0.1)")
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.set_defaults(func=run)
@@ -119,7 +126,13 @@ def _frequencies(args) -> np.ndarray:
 
 def _model(args):
     """The model the arguments describe, refusing options that model does not use."""
-    resource_only = [("--loss", args.loss), ("--gates", args.gates), ("--C", args.C), ("--no-clip", args.clip)]
+    resource_only = [
+        ("--loss", args.loss),
+        ("--gates", args.gates),
+        ("--C", args.C),
+        ("--no-clip", args.clip),
+        ("--reweight", args.reweight),
+    ]
     unused = {
         "domino": [("--N0", args.N0), *resource_only],
         "parallel": resource_only,
@@ -144,6 +157,7 @@ def _model(args):
                 gates=_gates(args.gates),
                 names=names,
                 clip=True if args.clip is None else args.clip,
+                reweight=args.reweight or "none",
             )
         except ValueError as exc:
             if "C must" in str(exc) and args.C is not None:
@@ -161,7 +175,9 @@ def run(args) -> int:
     if not 0.0 <= args.threshold < initial:
         raise ValueError(f"--threshold must lie in [0, {initial:.6g}) (the initial loss), got {args.threshold:g}")
     out = check_output_dir(args.out)
-    exact_applies = not isinstance(model, ResourceModel) or (model.is_orthogonal and not model.has_gates)
+    exact_applies = not isinstance(model, ResourceModel) or (
+        model.is_orthogonal and not model.has_gates and not (model.reweight == "loss" and model.loss == "ce")
+    )
     solution = solve(model, steps=args.steps, method=args.method or ("exact" if exact_applies else "ode"))
     curves = solution.curves
     p = model.p

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from ._symbolic import SymbolicSystem
 
 LOSSES = ("mse", "ce")
+REWEIGHTS = ("none", "loss")
 LOG2 = float(np.log(2.0))
 LOG_LOG2 = float(np.log(LOG2))
 CE_TAIL = 30.0  # logits beyond this use the tail expansions of log softplus(-z) (error O(e^-2z))
@@ -76,6 +77,13 @@ class ResourceModel:
             then a signed residual, not a loss (see the module docstring), and state_to_loss,
             the curves and the learning times report it as it is, negative values included.
             The CE form (a logit) is never clipped: it accepts only clip=True.
+        reweight: "none" (default) or "loss": loss-proportional example reweighting, the paper's
+            remedy for rare skills (train on loss * w with w = loss.detach() / mean(loss.detach())).
+            Skill k's examples get weight w_k = loss_k / sum_j phat_j loss_j (phat = p / sum p: the
+            mean loss over examples), so its pull becomes c_k p_k g_k w_k: its share of the
+            resource scales with its current loss as well as its frequency. With C = I, MSE and
+            no gates it is solved in closed form (l_k = 1 / (1 + p_k tau); derivations
+            reweighting); solvable with "ode" and "map" in every form.
     """
 
     p: np.ndarray
@@ -86,6 +94,7 @@ class ResourceModel:
     gates: Any = None
     names: tuple[str, ...] | None = None
     clip: bool = True
+    reweight: str = "none"
     _gates: tuple[_ResolvedGate, ...] = field(init=False, repr=False)
     _gate_table: _GateTable = field(init=False, repr=False)
 
@@ -109,6 +118,9 @@ class ResourceModel:
         object.__setattr__(self, "clip", bool(self.clip))
         if self.loss == "ce" and not self.clip:
             raise ValueError("clip=False applies to the MSE form only: the CE state is a logit, never clipped")
+        object.__setattr__(self, "reweight", choice(self.reweight, "reweight", REWEIGHTS))
+        if self.reweight == "loss" and not self.clip:
+            raise ValueError("reweight='loss' needs clip=True: a signed residual is not a loss to weight by")
 
     # ------------------------------------------------------------------------ basics
     @property
@@ -168,6 +180,7 @@ class ResourceModel:
             ],
             "names": list(names),
             "clip": self.clip,
+            "reweight": self.reweight,
         }
 
     # --------------------------------------------------------------- the vector field
@@ -226,20 +239,47 @@ class ResourceModel:
             c[table.skills] = table.factors(gate_openings(log_lhat[table.parents], table.exponents))
         return c
 
-    def _scaled_pulls(self, x: np.ndarray, derivatives: bool = False):
-        """Pulls r = c p g and N0, divided by D = max(max |r|, N0) (the field is a ratio of pulls).
+    def _log_weights(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log w, q) of reweight="loss": w_k = loss_k / sum_j phat_j loss_j, q_k = d log loss_k / dx_k.
 
-        Returns (r, n0) or, with derivatives, (r, dr_diag, pg, gate_grads, n0): dr_diag = c p dg/dx
-        and pg = p g (skill k's pull without its gate), in the same units. None when nothing pulls
-        (every clipped MSE skill at 0, or all gated shut). For CE the scale is taken in log space:
-        late pulls ~ p exp(-z) underflow (z > ~745) long before their ratios stop mattering.
+        In log space so that CE losses that underflow (z > ~745) keep their ratios; -inf (and
+        q = 0) for a clipped MSE skill at 0, whose pull is 0 anyway.
+        """
+        log_loss = self._log_lhat(x) + (0.0 if self.loss == "mse" else LOG_LOG2)
+        log_phat = np.log(self.p) - math.log(float(self.p.sum()))
+        finite = np.isfinite(log_loss)
+        top = float(np.max(np.where(finite, log_phat + log_loss, -np.inf)))
+        if top == -math.inf:
+            return np.full(x.shape, -np.inf), np.zeros(x.shape)
+        log_mean = top + math.log(float(np.sum(np.exp(np.where(finite, log_phat + log_loss - top, -np.inf)))))
+        if self.loss == "mse":
+            q = np.where(finite, np.exp(-np.where(finite, log_loss, 0.0)), 0.0)  # 1 / l
+        else:  # d log softplus(-z) / dz = -sigmoid(-z) / softplus(-z), -> -1 as z grows
+            head = x < CE_TAIL
+            z_head, z_tail = np.where(head, x, 0.0), np.where(head, CE_TAIL, x)
+            q = -np.where(head, expit(-z_head) / np.logaddexp(0.0, -z_head), 1.0 - 0.5 * np.exp(-z_tail))
+        return log_loss - log_mean, q
+
+    def _scaled_pulls(self, x: np.ndarray, derivatives: bool = False):
+        """Pulls r = c p g (times w with reweight="loss") and N0, divided by D = max(max |r|, N0).
+
+        Returns (r, n0) or, with derivatives, (r, dr_diag, pg, gate_grads, n0, dlogw): dr_diag =
+        c p w dg/dx and pg = p g w (skill k's pull without its gate), in the same units, and dlogw
+        (n, n) = d log w_k / dx_j (None without reweighting). None when nothing pulls (every
+        clipped MSE skill at 0, or all gated shut). For CE the scale is taken in log space: late
+        pulls ~ p exp(-z) underflow (z > ~745) long before their ratios stop mattering.
         """
         c, gate_grads = self._gate_values(x, derivatives)
+        if self.reweight == "loss":
+            log_w, q = self._log_weights(x)
+        else:
+            log_w, q = np.zeros(x.shape), None
         if self.loss == "mse":
             # pull = gradient magnitude: l while l > 0, none at 0 (clip=True); clip=False: l, signed
             active = x > 0 if self.clip else np.ones(x.shape, dtype=bool)
             g = np.where(active, x, 0.0)
-            pulls = c * self.p * g
+            w = np.exp(log_w)
+            pulls = c * self.p * g * w
             biggest = float(np.abs(pulls).max())
             if not biggest > 0.0:
                 return None
@@ -248,22 +288,28 @@ class ResourceModel:
             if not derivatives:
                 return r, n0
             with np.errstate(over="ignore"):  # inf only if every pull and N0 are below 1 / DBL_MAX
-                return r, c * self.p * active / scale, self.p * g / scale, gate_grads, n0
-        # pull = sigmoid(-z), kept as a log: exp(-softplus(z)) stays exact where it underflows
-        log_g = -np.logaddexp(0.0, x)
-        with np.errstate(divide="ignore"):  # a shut gate (c = 0) is log 0 = -inf: no pull; N0 = 0 alike
-            log_pulls = np.log(c * self.p) + log_g
-            log_n0 = math.log(self.N0) if self.N0 > 0.0 else -math.inf
-        log_biggest = float(log_pulls.max())
-        if log_biggest == -math.inf:
-            return None
-        log_scale = max(log_biggest, log_n0)
-        r, n0 = np.exp(log_pulls - log_scale), math.exp(log_n0 - log_scale)
-        if not derivatives:
-            return r, n0
-        with np.errstate(over="ignore"):  # a shut gate's own pull, beyond DBL_MAX times the others
-            pg = np.exp(np.log(self.p) + log_g - log_scale)
-        return r, -r * expit(x), pg, gate_grads, n0
+                dr_diag, pg = c * self.p * active * w / scale, self.p * g * w / scale
+        else:
+            # pull = sigmoid(-z), kept as a log: exp(-softplus(z)) stays exact where it underflows
+            log_g = -np.logaddexp(0.0, x) + log_w
+            with np.errstate(divide="ignore"):  # a shut gate (c = 0) is log 0 = -inf: no pull; N0 = 0 alike
+                log_pulls = np.log(c * self.p) + log_g
+                log_n0 = math.log(self.N0) if self.N0 > 0.0 else -math.inf
+            log_biggest = float(log_pulls.max())
+            if log_biggest == -math.inf:
+                return None
+            log_scale = max(log_biggest, log_n0)
+            r, n0 = np.exp(log_pulls - log_scale), math.exp(log_n0 - log_scale)
+            if not derivatives:
+                return r, n0
+            with np.errstate(over="ignore"):  # a shut gate's own pull, beyond DBL_MAX times the others
+                pg = np.exp(np.log(self.p) + log_g - log_scale)
+            dr_diag = -r * expit(x)
+        dlogw = None
+        if q is not None:  # d log w_k / dx_j = delta_kj q_j - phat_j w_j q_j
+            phat_w = np.exp(np.log(self.p / self.p.sum()) + log_w)
+            dlogw = np.diag(q) - (phat_w * q)[None, :]
+        return r, dr_diag, pg, gate_grads, n0, dlogw
 
     def _denominator(self, x: np.ndarray) -> float:
         """sum_j r_j + N0 at state x, unscaled (for messages: positive wherever the model is defined)."""
@@ -273,6 +319,8 @@ class ResourceModel:
             g = expit(-x)
         else:
             g = np.maximum(x, 0.0) if self.clip else x
+        if self.reweight == "loss":
+            g = g * np.exp(self._log_weights(x)[0])
         return float(np.sum(c * self.p * g)) + self.N0
 
     def vector_field(self, t: float, x: np.ndarray) -> np.ndarray:
@@ -301,14 +349,16 @@ class ResourceModel:
         pulls = self._scaled_pulls(x, derivatives=True)
         if pulls is None:
             return np.zeros((n, n))
-        r, dr_diag, pg, gate_grads, n0 = pulls
+        r, dr_diag, pg, gate_grads, n0, dlogw = pulls
         den = r.sum() + n0
         if not den > 0.0:
             return np.full((n, n), np.nan)
-        # dr/dx = diag(c p g') + p g (dc/dx)
+        # dr/dx = diag(c p w g') + p g w (dc/dx) + r (d log w / dx)
         dr = np.diag(dr_diag)
         for k, parents, dc in gate_grads:
             dr[k, parents] += pg[k] * dc
+        if dlogw is not None:
+            dr += r[:, None] * dlogw
         num = r if self.C is None else self.C @ r
         dnum = dr if self.C is None else self.C @ dr
         sign = -1.0 if self.loss == "mse" else 1.0

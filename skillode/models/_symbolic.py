@@ -56,6 +56,7 @@ def resource_system(model) -> SymbolicSystem:
     """The Resource model (see skillode.models.ResourceModel) as a SymbolicSystem.
 
     The MSE clipping at zero loss is not part of the symbolic form: it holds for l_k > 0.
+    With reweight="loss" each pull carries the weight loss_k / sum_j phat_j loss_j.
     """
     import sympy as sp
 
@@ -81,7 +82,11 @@ def resource_system(model) -> SymbolicSystem:
         a = sp.nsimplify(g.exponent)
         openings = [1 - (loss[i] / l0) ** a for i in g.parents]
         gates[g.skill] = sp.Mul(*openings) if g.mode == "and" else sp.Max(*openings)
-    r = sp.Matrix([gates[k] * p[k] * pull[k] for k in range(n)])
+    weights = [sp.Integer(1)] * n
+    if model.reweight == "loss":  # w_k = loss_k / sum_j phat_j loss_j
+        mean_loss = sum(p[j] * loss[j] for j in range(n)) / sum(p)
+        weights = [loss[k] / mean_loss for k in range(n)]
+    r = sp.Matrix([gates[k] * p[k] * pull[k] * weights[k] for k in range(n)])
     C = sp.eye(n) if model.C is None else sp.Matrix(n, n, lambda i, j: sp.nsimplify(model.C[i, j], rational=False))
     rhs = sign * eta * (C * r) / (sum(r) + N0)
     equations = tuple(sp.Eq(sp.Derivative(x[k], t), rhs[k]) for k in range(n))

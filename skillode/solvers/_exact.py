@@ -25,12 +25,15 @@ class _Family:
     derivations/ proves and checks them.
     """
 
+    time_N0: float | None = None  # None: the model's N0 multiplies tau in t(tau)
+
     def __init__(self, model: ResourceModel):
         self.cf = closed_forms  # the single home of the closed forms
         self.p = model.p
         self.mse = model.loss == "mse"
         self.n = model.n_skills
         self.rate0 = float(self.p.sum()) * (1.0 if self.mse else 0.5)
+        self.horizon = self.mse and model.N0 == 0.0  # every loss reaches 0 at eta t = n
 
     def state(self, tau: np.ndarray) -> np.ndarray:
         """x_k(tau), shape tau.shape + (n,)."""
@@ -58,6 +61,39 @@ class _Family:
         return self.cf.ce_tau_at_loss(self.p, thr)
 
 
+class _ReweightedFamily(_Family):
+    """The MSE Resource model with loss-proportional reweighting (C = I, no gates) along tau.
+
+    With w_k = l_k / sum_j phat_j l_j the field is dl_k/dt = -eta p_k l_k^2 / (sum_j p_j l_j^2 + N0 Lhat),
+    Lhat = sum_j phat_j l_j. In tau, d tau = eta dt / (sum_j p_j l_j^2 + N0 Lhat), each skill decouples,
+    l_k = 1 / (1 + p_k tau), and integrating back
+
+        eta t = sum_k (1 - l_k) + (N0 / P) sum_k log(1 + p_k tau),     P = sum_k p_k,
+
+    (derivations/reweighting.py). The N0 term is folded into the progress, so time_N0 = 0.
+    """
+
+    def __init__(self, model: ResourceModel):
+        super().__init__(model)
+        self.N0_over_P = model.N0 / float(self.p.sum())
+        self.rate0 = float(self.p.sum()) + model.N0
+        self.horizon = model.N0 == 0.0  # with N0 = 0 every loss reaches 0 at eta t = n
+
+    time_N0 = 0.0
+
+    def state(self, tau: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.multiply.outer(tau, self.p))
+
+    def progress_and_rate(self, tau: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        ptau = np.multiply.outer(tau, self.p)
+        loss = 1.0 / (1.0 + ptau)
+        progress = self.n - loss.sum(axis=-1) + self.N0_over_P * np.log1p(ptau).sum(axis=-1)
+        return progress, (loss * loss) @ self.p + self.N0_over_P * (loss @ self.p)
+
+    def tau_at_loss(self, thr: float) -> np.ndarray:
+        return (1.0 / thr - 1.0) / self.p
+
+
 def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float) -> np.ndarray:
     """tau(t) for t(tau) = (progress(tau) + N0 tau)/eta, vectorised over t (inf past the horizon).
 
@@ -67,7 +103,7 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
     target = eta * t
     tau = np.zeros_like(t)
     live = target > 0
-    if fam.mse and N0 == 0.0:
+    if fam.horizon:
         beyond = target >= fam.n * (1.0 - 1e-15)  # every skill has reached zero loss
         tau[beyond] = np.inf
         live &= ~beyond
@@ -116,9 +152,12 @@ def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOpt
         raise ValueError("method 'exact' needs orthogonal skills (C None or identity) and no gates; use method='ode'")
     # solved on the unit-scaled model (max p of order one), exact in float64: a subnormal or huge p
     # solves like p of order one; tau is reported in the model's own units
+    if model.reweight == "loss" and model.loss != "mse":
+        raise ValueError("method 'exact' solves the reweighted model (reweight='loss') for MSE only; use method='ode'")
     scaled, exponent = unit_scaled(model)
-    fam = _Family(scaled)
-    tau_scaled = _invert_time(fam, scaled.eta, scaled.N0, t, rtol)
+    fam = _ReweightedFamily(scaled) if model.reweight == "loss" else _Family(scaled)
+    time_N0 = scaled.N0 if fam.time_N0 is None else fam.time_N0
+    tau_scaled = _invert_time(fam, scaled.eta, time_N0, t, rtol)
     finite = np.isfinite(tau_scaled)
     state = np.zeros((t.size, model.n_skills))
     state[finite] = fam.state(tau_scaled[finite])
@@ -128,11 +167,11 @@ def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOpt
 
     def learning_time(thr: float) -> np.ndarray:
         if thr <= 0.0:
-            horizon = model.n_skills / model.eta if (fam.mse and model.N0 == 0.0) else np.inf
+            horizon = model.n_skills / model.eta if fam.horizon else np.inf
             return np.full(model.n_skills, horizon)
         tau_k = fam.tau_at_loss(thr)
         prog, _ = fam.progress_and_rate_chunked(tau_k)  # n x n work, linear memory
-        return (prog + scaled.N0 * tau_k) / model.eta
+        return (prog + time_N0 * tau_k) / model.eta
 
     curves = _curves(model, t, loss, "exact")
     return Solution(curves, "exact", "closed form (C = I)", state, tau, 0, learning_time, model.initial_loss)

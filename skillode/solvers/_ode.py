@@ -44,7 +44,7 @@ def plan_method(model: ResourceModel, name: str) -> str:
         if model.is_orthogonal:
             return "DOP853"
         return "RK45" if model._clips else "LSODA"
-    n = model.n_skills + (1 if model.is_orthogonal else 0)
+    n = model.n_skills + (1 if model.is_orthogonal and model.reweight == "none" else 0)
     if name in IMPLICIT and 8 * n * n > DENSE_JACOBIAN_LIMIT_BYTES:
         raise ValueError(
             f"ode_method {name!r} needs a dense {n} x {n} Jacobian ({8 * n * n / 2**30:.3g} GiB); "
@@ -57,7 +57,7 @@ def solve_resource_ode(model: ResourceModel, t: np.ndarray, options: SolverOptio
     ode_method = plan_method(model, options.ode_method)
     s = intrinsic_times(model, t)
     scaled, _ = unit_scaled(model, eta=1.0)
-    if model.is_orthogonal:
+    if model.is_orthogonal and model.reweight == "none":  # the tau form has no reweighting
         return _solve_in_tau(model, scaled, t, s, options, ode_method)
     return _solve_in_state(model, scaled, t, s, options, ode_method)
 

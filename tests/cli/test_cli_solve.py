@@ -99,3 +99,11 @@ def test_no_clip_is_refused_for_the_limits(tmp_path, capsys):
     rc = main(["solve", "parallel", "--p", "1,1", "--eta", "0.1", "--steps", "5", "--no-clip", "--out", str(tmp_path)])
     assert rc == 2
     assert "--no-clip does not apply to the parallel model" in capsys.readouterr().err
+
+
+def test_reweight_solves_the_closed_form_of_the_api(tmp_path):
+    curves = _solve(tmp_path, "--p", "1,0.1", "--reweight", "loss")
+    api = sk.solve(sk.ResourceModel([1, 0.1], 0.01, 0.01, reweight="loss"), steps=400, method="exact").curves
+    np.testing.assert_allclose(curves.loss, api.loss, rtol=0, atol=1e-12)
+    plain = sk.solve(sk.ResourceModel([1, 0.1], 0.01, 0.01), steps=400, method="exact").curves
+    assert curves.loss[-1, 1] < plain.loss[-1, 1]  # the rare skill is further along
