@@ -337,7 +337,7 @@ def ce_tau_at_loss(p: np.ndarray | float, loss: float) -> np.ndarray:
 # ----------------------------------------------------------------- numpy: learning times
 def mse_tau_at_loss(p: np.ndarray | float, eps: np.ndarray | float) -> np.ndarray:
     """log(1/eps) / p: the intrinsic time at which an MSE skill reaches loss eps (MSE_TAU_AT_LOSS)."""
-    return np.log(eps**-1.0) / p
+    return -np.log(eps) / p  # not log(1/eps): 1/eps overflows for a subnormal eps
 
 
 def mse_time_of_tau(p: np.ndarray, tau: np.ndarray, eta: float, N0: float) -> np.ndarray:

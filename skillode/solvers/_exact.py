@@ -16,6 +16,9 @@ def solve_closed_form(model: DominoModel | ParallelModel, t: np.ndarray, options
     return Solution(_curves(model, t, loss, "exact"), "exact", "closed form", loss, _learning_time=model.learning_times)
 
 
+CE_LOG_TAU_LOGIT = 700.0  # beyond this logit CE learning times are computed from log tau
+
+
 class _Family:
     """Per-skill closed form along the intrinsic time tau, where dx_k/dtau = +-p_k g(x_k).
 
@@ -59,6 +62,27 @@ class _Family:
         if self.mse:
             return self.cf.mse_tau_at_loss(self.p, thr)
         return self.cf.ce_tau_at_loss(self.p, thr)
+
+    def eta_time_at_loss(self, thr: float, time_N0: float) -> np.ndarray:
+        """eta t at which each skill's loss equals thr, shape (n,).
+
+        CE below a loss of e^-700 the logit z_at is past exp's range: tau_k = (z + e^z - 1) / p_k is
+        taken as a log, log tau_k = z + log1p((z - 1) e^-z) - log p_k, and there every other logit
+        is z_j = log(p_j tau + 1) = log p_j + log tau_k to float64 precision (z + e^z = p tau + 1 with
+        e^z >= e^700 >> z); N0 tau_k may then overflow: the time is beyond float64 (inf).
+        """
+        z_at = -np.log(np.expm1(thr)) if not self.mse else 0.0
+        if self.mse or z_at < CE_LOG_TAU_LOGIT:
+            tau_k = self.tau_at_loss(thr)
+            prog, _ = self.progress_and_rate_chunked(tau_k)  # n x n work, linear memory
+            return prog + time_N0 * tau_k
+        log_tau = z_at + np.log1p((z_at - 1.0) * np.exp(-z_at)) - np.log(self.p)
+        u = np.log(self.p)[None, :] + log_tau[:, None]  # log(p_j tau_k), (n, n)
+        with np.errstate(over="ignore"):
+            small = np.where(u < CE_LOG_TAU_LOGIT, np.exp(np.minimum(u, CE_LOG_TAU_LOGIT)), 0.0)
+            logits = np.where(u < CE_LOG_TAU_LOGIT, self.cf.ce_logit(small), u)
+            wasted = time_N0 * np.exp(log_tau) if time_N0 > 0 else 0.0
+        return logits.sum(axis=1) + wasted
 
 
 class _ReweightedFamily(_Family):
@@ -110,14 +134,22 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
     if not live.any():
         return tau
     tmax = target[live].max()
-    lo = target[live].min() / (fam.rate0 + N0)
-    hi = float(tmax / (fam.rate0 + N0))
+    # a subnormal eta t over the initial rate can underflow to 0: start the bracket at the least float
+    least = float(np.nextafter(0.0, 1.0))
+    with np.errstate(over="ignore"):
+        lo = max(float(target[live].min() / (fam.rate0 + N0)), least)
+        hi = max(float(tmax / (fam.rate0 + N0)), least)
     while True:
+        if not np.isfinite(hi):
+            raise ValueError(
+                f"times: t = {t.max():.6g} lies beyond the intrinsic time float64 can represent for this "
+                "model; use smaller times"
+            )
         prog, _ = fam.progress_and_rate(np.array([hi]))
         if prog[0] + N0 * hi >= tmax:
             break
         hi *= 2.0
-        if not np.isfinite(hi):
+        if not np.isfinite(hi) or not np.isfinite(prog[0]):
             raise ValueError(
                 f"times: t = {t.max():.6g} lies beyond the intrinsic time float64 can represent for this "
                 "model (every loss has long underflowed); use smaller times"
@@ -141,6 +173,11 @@ def _invert_time(fam: _Family, eta: float, N0: float, t: np.ndarray, rtol: float
         done = (step * pmax <= 0.1 * rtol) | (step <= 1e-15 * x[a]) | ~np.isfinite(step)
         active[a[done]] = False
     tau[idx] = x
+    if np.isnan(tau).any() or (not fam.horizon and np.isinf(tau).any()):  # t(tau) overflowed on the way
+        raise ValueError(
+            f"times: t = {t[np.isnan(tau)].min():.6g} lies beyond the intrinsic time float64 can represent for "
+            "this model; use smaller times"
+        )
     return tau
 
 
@@ -169,9 +206,7 @@ def solve_resource_exact(model: ResourceModel, t: np.ndarray, options: SolverOpt
         if thr <= 0.0:
             horizon = model.n_skills / model.eta if fam.horizon else np.inf
             return np.full(model.n_skills, horizon)
-        tau_k = fam.tau_at_loss(thr)
-        prog, _ = fam.progress_and_rate_chunked(tau_k)  # n x n work, linear memory
-        return (prog + time_N0 * tau_k) / model.eta
+        return fam.eta_time_at_loss(thr, time_N0) / model.eta
 
     curves = _curves(model, t, loss, "exact")
     return Solution(curves, "exact", "closed form (C = I)", state, tau, 0, learning_time, model.initial_loss)

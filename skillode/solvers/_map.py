@@ -8,14 +8,22 @@ from ..models import ResourceModel, SignGDMeanField
 from ._registry import SolverOptions, register_method
 from ._solution import Solution, _curves
 
+MAP_MIN_STEP_BUDGET = 10_000_000  # about a minute of Python steps: map's floor on max_evaluations
 
-def _integer_times(t: np.ndarray) -> None:
+
+def _integer_times(t: np.ndarray, options: SolverOptions | None = None) -> None:
     if np.any(t != np.round(t)):
         raise ValueError("method 'map' advances one step per unit time: times must be integers")
+    budget = max(MAP_MIN_STEP_BUDGET, options.max_evaluations if options is not None else 0)
+    if t.size and t[-1] > budget:
+        raise ValueError(
+            f"times: method 'map' steps one unit at a time and t = {t[-1]:.6g} is beyond its budget of {budget:,} "
+            "steps (raise max_evaluations to allow more, or use method 'ode' or 'exact')"
+        )
 
 
 def solve_mean_field_map(model: SignGDMeanField, t: np.ndarray, options: SolverOptions) -> Solution:
-    _integer_times(t)
+    _integer_times(t, options)
     state = iterate_mean_field(model, t)
     return Solution(
         _curves(model, t, model.state_to_loss(state), "map"),
@@ -27,7 +35,7 @@ def solve_mean_field_map(model: SignGDMeanField, t: np.ndarray, options: SolverO
 
 
 def solve_resource_map(model: ResourceModel, t: np.ndarray, options: SolverOptions) -> Solution:
-    _integer_times(t)
+    _integer_times(t, options)
     n_steps = int(t[-1])
     want = np.zeros(n_steps + 1, dtype=bool)
     want[t.astype(int)] = True

@@ -127,10 +127,12 @@ def _tau_learning_times(model, scaled, run: TauRun, thr: float, integrate_once) 
         elif model.loss == "mse":
             out[k] = s_stop + scaled.N0 * (x[k] - x_cross) / cp[k]
         else:
-            dtau = (math.exp(x_cross) - math.exp(min(x[k], 700.0))) / cp[k]
-            with np.errstate(divide="ignore"):
-                rise = np.logaddexp(x, np.log(cp) + math.log(dtau)) - x
-            out[k] = s_stop + scaled.N0 * dtau + float(rise[cp > 0].sum())
+            # dtau = (e^x_cross - e^x_k) / cp_k, kept as a log: a subnormal threshold is a logit past 709
+            log_dtau = x_cross + math.log1p(-math.exp(min(x[k] - x_cross, 0.0))) - math.log(cp[k])
+            with np.errstate(divide="ignore", over="ignore"):
+                rise = np.logaddexp(x, np.log(cp) + log_dtau) - x
+                wasted = scaled.N0 * np.exp(log_dtau) if scaled.N0 > 0 else 0.0
+            out[k] = s_stop + wasted + float(rise[cp > 0].sum())
     return out
 
 
@@ -210,7 +212,8 @@ def _solve_in_state(model, scaled, t, s, options: SolverOptions, ode_method: str
     s_stop = float(sol.t[-1])
     state = np.empty((t.size, model.n_skills))
     inside = s <= s_stop
-    state[inside] = sol.sol(s[inside]).T
+    if inside.any():  # a grid wholly past the stop has nothing for the interpolant
+        state[inside] = sol.sol(s[inside]).T
     rates = np.zeros(model.n_skills)
     if sol.status == 1:  # every pull has vanished
         final = sol.y[:, -1].copy()

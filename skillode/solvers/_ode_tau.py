@@ -43,7 +43,7 @@ class NonFiniteField(RuntimeError):
 
 @dataclass
 class TauSystem:
-    """The Resource model (C = I) as an autonomous system in tau; state u = (x_1..x_n, s).
+    """The Resource model (C = I) as an autonomous system in tau; state u = (x_1..x_n, s / s_unit).
 
     model: a ResourceModel whose scale does not matter (solvers hand it p with max p in [0.5, 1)).
     max_evaluations: the budget of field evaluations; exceeding it raises EvaluationBudgetExceeded.
@@ -57,9 +57,12 @@ class TauSystem:
         self.p = self.model.p
         self.N0 = self.model.N0
         self.mse = self.model.loss == "mse"
+        # s is integrated in units of its initial rate sum(p) + N0, so that its error control does
+        # not depend on the scale of N0 (with N0 / max p ~ 1e200, s itself is ~1e200 at order-one tau)
+        self.s_unit = float(self.p.sum()) + self.N0
 
     def initial(self) -> np.ndarray:
-        return np.zeros(self.model.n_skills + 1)  # y = log 1 = 0, or logit 0; s = 0
+        return np.zeros(self.model.n_skills + 1)  # y = log 1 = 0, or logit 0; s / s_unit = 0
 
     def gate_weights(self, x: np.ndarray) -> np.ndarray:
         """c_k p_k at state x (the gates read the losses: for MSE straight from y = log l, so that a
@@ -85,7 +88,7 @@ class TauSystem:
         dx = -cp if self.mse else cp * expit(-x)
         du = np.empty_like(u)
         du[:-1] = dx
-        du[-1] = self.pull_sum(x, cp) + self.N0
+        du[-1] = (self.pull_sum(x, cp) + self.N0) / self.s_unit
         if not np.all(np.isfinite(du)):
             raise NonFiniteField(f"the vector field is not finite at tau = {tau:.6g}")
         return du
@@ -267,7 +270,7 @@ def integrate_tau(
         hit = np.flatnonzero(s_queries[done:] <= s_new) + done
         if hit.size:
             rows = np.full(hit.size, n)
-            tau_q = _bisect(dense, rows, s_queries[hit], solver.t_old, solver.t, rising=True)
+            tau_q = _bisect(dense, rows, s_queries[hit] / system.s_unit, solver.t_old, solver.t, rising=True)
             _, x_q = system.refine(dense, tau_q, s_queries[hit], solver.t_old, solver.t)
             states[hit] = x_q.T
             done = int(hit[-1]) + 1
@@ -294,4 +297,4 @@ def _record_crossings(system: TauSystem, dense, solver, crossing: np.ndarray, x_
     if rows.size == 0:
         return
     tau = _bisect(dense, rows, x_cross, solver.t_old, solver.t, rising=not system.mse)
-    crossing[rows] = rowwise(dense, np.full(rows.size, system.model.n_skills), tau)
+    crossing[rows] = rowwise(dense, np.full(rows.size, system.model.n_skills), tau) * system.s_unit

@@ -29,7 +29,8 @@ class SolverOptions:
     Attributes:
         rtol, atol: tolerances of "ode" (rtol also of the root find of "exact").
         ode_method: scipy method of "ode" (see solve).
-        max_evaluations: the most vector-field evaluations "ode" may spend before it gives up.
+        max_evaluations: the most vector-field evaluations "ode" may spend before it gives up;
+            "map" refuses more steps than max(max_evaluations, MAP_MIN_STEP_BUDGET).
     """
 
     rtol: float = 1e-10
@@ -106,7 +107,8 @@ def solve(
             which implicit steps can stall) and LSODA for CE. "LSODA", "Radau" and "BDF" form a
             dense n x n Jacobian and are refused where it would exceed 1 GiB.
         max_evaluations: the budget of "ode": past this many evaluations of the vector field it
-            stops with a RuntimeError instead of grinding on.
+            stops with a RuntimeError instead of grinding on. "map" (one evaluation per step)
+            refuses times beyond max(max_evaluations, 1e7) steps up front with a ValueError.
     """
     function = _lookup(model, method)
     t = _time_grid(times, steps)
