@@ -1,15 +1,21 @@
 """The CSV file formats of SkillCurves: wide (step, one column per skill) and long (step, skill, value).
 
-A first line '# skillode-meta {json}' carries frequencies and metadata. pandas reads the wide
-file as a step column plus one column per skill with pd.read_csv(path, comment="#").
+A first line '# skillode-meta {json}' carries frequencies and metadata, and, as its last key, the
+SHA-256 of the file's content ("sha256": of the meta line without that key, a newline, and every
+line after it), so that a changed digit or a truncation at a row boundary is an error, not
+different data. A file edited on purpose loads as plain CSV once its meta line is deleted.
+pandas reads the wide file as a step column plus one column per skill with
+pd.read_csv(path, comment="#").
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,19 +31,48 @@ META_PREFIX = "# skillode-meta "
 def to_csv_text(curves: SkillCurves) -> str:
     """Wide CSV; the meta line also records the layout and the exact names (JSON), so every name
     round-trips, including names with commas, quotes, newlines or surrounding spaces."""
-    buf = io.StringIO()
     header = {
         "frequencies": None if curves.frequencies is None else curves.frequencies.tolist(),
         "metadata": _jsonable(curves.metadata),
         "layout": "wide",
         "names": list(curves.names),
     }
-    buf.write(META_PREFIX + json.dumps(header) + "\n")
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["step", *curves.names])
+    body = io.StringIO()
+    writer = csv.writer(body, lineterminator="\n")
+    # a bare CR is not a line terminator to the writer (so left unquoted) but ends a line for the
+    # reader: such a header is quoted in full
+    header_writer = (
+        csv.writer(body, lineterminator="\n", quoting=csv.QUOTE_ALL) if any("\r" in n for n in curves.names) else writer
+    )
+    header_writer.writerow(["step", *curves.names])
     for t, row in zip(curves.times, curves.loss):
         writer.writerow([repr(float(t)), *(repr(float(v)) for v in row)])
-    return buf.getvalue()
+    meta = META_PREFIX + json.dumps(header)
+    digest = _digest(meta, body.getvalue())
+    return meta[:-1] + f', "sha256": "{digest}"}}' + "\n" + body.getvalue()
+
+
+SHA_FIELD = re.compile(r', "sha256": "([0-9a-f]{64})"\}$')
+
+
+def _digest(meta_without_sha: str, rest: str) -> str:
+    return hashlib.sha256((meta_without_sha + "\n" + rest).encode("utf-8")).hexdigest()
+
+
+def _check_digest(text: str, source: str) -> None:
+    """Refuse a file whose content no longer matches the sha256 of its meta line (if it has one)."""
+    first, sep, rest = text.partition("\n")
+    if not first.startswith(META_PREFIX):
+        return
+    found = SHA_FIELD.search(first)
+    if found is None:
+        return  # an older file, or one written by hand: nothing to check against
+    if _digest(first[: found.start()] + "}", rest) != found.group(1):
+        raise ValueError(
+            f"{source}: the content does not match the checksum in its skillode-meta line: the file was "
+            "changed or truncated after skillode wrote it. If you edited it on purpose, delete the "
+            "'# skillode-meta' line to load it as a plain CSV"
+        )
 
 
 def decode(data: bytes, source: str) -> str:
@@ -60,11 +95,15 @@ def from_csv_text(cls: type[SkillCurves], text: str, source: str) -> SkillCurves
     """Parse wide or long CSV; see SkillCurves.from_csv_text."""
     text = text.removeprefix("\ufeff")
     header_meta = _meta(text, source)
-    rows = [
-        r
-        for r in csv.reader(io.StringIO(_strip_leading_comments(text)), skipinitialspace=True)
-        if r and not (len(r) == 1 and not r[0].strip()) and not r[0].startswith("#")
-    ]
+    _check_digest(text, source)
+    try:
+        rows = [
+            r
+            for r in csv.reader(io.StringIO(_strip_leading_comments(text), newline=""), skipinitialspace=True)
+            if r and not (len(r) == 1 and not r[0].strip()) and not r[0].startswith("#")
+        ]
+    except csv.Error as exc:
+        raise ValueError(f"{source}: not a readable CSV ({exc})") from None
     if len(rows) < 2:
         raise ValueError(f"{source}: needs a header row and at least one data row")
     header = [h.strip() for h in rows[0]]
@@ -83,7 +122,13 @@ def from_csv_text(cls: type[SkillCurves], text: str, source: str) -> SkillCurves
         times, loss = _parse_wide(body, len(header), source)
         names = _exact_names(header[1:], header_meta.get("names"), source)
     freqs = header_meta.get("frequencies")
-    return cls(times, loss, names, freqs, header_meta.get("metadata", {}) or {})
+    metadata = header_meta.get("metadata", {})
+    if metadata is not None and not isinstance(metadata, dict):
+        raise ValueError(f"{source}: the skillode-meta line's metadata must be a JSON object, got {metadata!r}")
+    try:
+        return cls(times, loss, names, freqs, metadata or {})
+    except ValueError as exc:  # e.g. frequencies of the wrong length, repeated names: say which file
+        raise ValueError(f"{source}: {exc}") from None
 
 
 def has_meta_line(text: str) -> bool:
@@ -91,9 +136,20 @@ def has_meta_line(text: str) -> bool:
     return any(ln.startswith(META_PREFIX) for ln in text.removeprefix("\ufeff").splitlines())
 
 
+META_MARKERS = ("skillode-meta", '"sha256": ', '"layout": ')
+
+
 def _meta(text: str, source: str) -> dict:
     meta_line = next((ln for ln in text.splitlines() if ln.startswith(META_PREFIX)), None)
     if meta_line is None:
+        # a comment that still carries the meta line's markers is a damaged meta line, not a comment:
+        # reading on would silently drop the frequencies, names and checksum
+        for ln in _leading_comments(text):
+            if any(marker in ln for marker in META_MARKERS):
+                raise ValueError(
+                    f"{source}: its first comment looks like a damaged '# skillode-meta' line ({ln[:40]!r}...); "
+                    "the file was changed after skillode wrote it. Delete that line to load it as a plain CSV"
+                )
         return {}
     try:
         meta = json.loads(meta_line[len(META_PREFIX) :])
@@ -102,6 +158,16 @@ def _meta(text: str, source: str) -> dict:
     if not isinstance(meta, dict) or meta.get("layout", "wide") not in ("wide", "long"):
         raise ValueError(f"{source}: malformed skillode-meta line (not a JSON object with a known layout)")
     return meta
+
+
+def _leading_comments(text: str) -> list[str]:
+    """The '#' comment lines before the header."""
+    out = []
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            break
+        out.append(line)
+    return out
 
 
 def _strip_leading_comments(text: str) -> str:

@@ -36,6 +36,7 @@ _UNREADABLE = (
     OverflowError,
     NotImplementedError,
     zipfile.BadZipFile,
+    RuntimeError,  # zipfile: an entry flagged encrypted ("password required")
     zlib.error,
     UnicodeDecodeError,
 )

@@ -42,16 +42,18 @@ class SkillCurves:
     metadata: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        times = np.array(self.times, dtype=np.float64, copy=True)
+        times = _float_array(self.times, "times")
         if times.ndim == 0:
             times = times.reshape(1)
         if times.ndim != 1:
             raise ValueError(f"times must be one-dimensional, got shape {times.shape}")
-        loss = np.array(self.loss, dtype=np.float64, copy=True)
+        loss = _float_array(self.loss, "loss")
         if loss.ndim == 1:
             loss = loss[:, None]
         if loss.ndim != 2 or loss.shape[0] != times.size:
             raise ValueError(f"loss must have shape (n_times, n_skills) = ({times.size}, n_skills), got {loss.shape}")
+        if loss.shape[1] == 0:
+            raise ValueError(f"loss must hold at least one skill (a column), got shape {loss.shape}")
         if times.size == 0:
             raise ValueError("times must hold at least one time")
         if not np.all(np.isfinite(times)):
@@ -68,7 +70,7 @@ class SkillCurves:
         names = as_names(given, loss.shape[1])
         freqs = None
         if self.frequencies is not None:
-            freqs = np.array(self.frequencies, dtype=np.float64, copy=True).reshape(-1)
+            freqs = _float_array(self.frequencies, "frequencies").reshape(-1)
             if freqs.size != loss.shape[1]:
                 raise ValueError(f"frequencies must have {loss.shape[1]} entries (one per skill), got {freqs.size}")
             if not np.all(np.isfinite(freqs)) or np.any(freqs <= 0):
@@ -310,3 +312,11 @@ class SkillCurves:
         frequencies and metadata. Values are losses.
         """
         return from_csv_text(cls, text, source)
+
+
+def _float_array(value: Any, name: str) -> np.ndarray:
+    """A float64 copy of value, or a ValueError naming the argument (strings, ragged lists, objects)."""
+    try:
+        return np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of numbers ({exc})") from None
