@@ -17,6 +17,7 @@ _SUBCOMMAND_MODULES = (
     "skillode.cli._compare",
     "skillode.cli._derive",
     "skillode.cli._validate",
+    "skillode.cli._reproduce",
     "skillode.cli._sweep",
 )
 

@@ -21,7 +21,7 @@ def register(sub) -> None:
         default=["all"],
         metavar="NAME",
         help="experiments to run: all (default; every one but grokking, which runs only when named: about "
-        "100 CPU-minutes at full size, ~1 minute with --quick) or any of " + ", ".join(EXPERIMENT_NAMES),
+        "40 minutes at full size on one core, ~1 minute with --quick) or any of " + ", ".join(EXPERIMENT_NAMES),
     )
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.add_argument("--quick", action="store_true", help="small configs (a few minutes on 2 cores)")

@@ -161,6 +161,12 @@ def test_quick_run_through_the_cli_writes_its_section_and_plot(tmp_path):
     assert "consistent with the paper so far" in text
     fig = out / "grokking_accuracy.png"
     assert fig.exists() and fig.stat().st_size > 5000
+    # the paper-vs-skillode table: SignGD wd 0.03's 90% crossing is the one level a 500-step run can test
+    claims = json.loads((out / "reproduction.json").read_text())
+    rows = {c["quantity"]: c["verdict"] for c in claims if c["experiment"] == "grokking"}
+    assert rows["SignGD, weight decay 0.03: steps to 90% test accuracy"] == "reproduced"
+    assert rows["Adam, weight decay 0.03: steps to 99% test accuracy"] == "untested"
+    assert "## Paper vs skillode" in text and "| Fig 13 |" in (out / "reproduction.md").read_text()
     m = json.loads((out / "metrics.json").read_text())["grokking"]["metrics"]
     q = grokking.QUICK
     assert set(m["runs"]) == {"signgd_wd0.03", "adam_wd0.03"}

@@ -1,0 +1,57 @@
+"""The paper-vs-skillode table: each extractor's verdict against hand-made metrics, and the table text."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from skillode.cli import build_parser
+from skillode.validation import reproduction as rp
+from skillode.validation._common import ExperimentResult
+
+
+def domino_result(ratio) -> ExperimentResult:
+    rows = [
+        {"p2": 1.0, "t2_over_t1": [1.0, 0.9, 1.1], "t2_over_t1_n_pairs": 5},
+        {"p2": 0.1, "t2_over_t1": list(ratio), "t2_over_t1_n_pairs": 5},
+    ]
+    return ExperimentResult("domino", "t", {}, {"rows": rows}, figures=("domino_curves.png", "domino_ratio.png"))
+
+
+@pytest.mark.parametrize(
+    ("ratio", "verdict"),
+    [
+        ((2.4, 2.3, 2.5), "reproduced"),
+        ((1.2, 1.1, 1.3), "differs"),
+        ((2.9, 2.5, 3.2), "reproduced"),
+        ((9.0, 8.0, 10.0), "differs"),
+        ((math.nan, math.nan, math.nan), "untested"),
+    ],
+)
+def test_domino_ratio_is_judged_within_a_factor_1_5_of_2(ratio, verdict):
+    (claim,) = rp.domino_claims(domino_result(ratio))
+    assert claim.verdict == verdict and claim.figure == "Fig 2 (bottom)" and claim.png == "domino_ratio.png"
+
+
+@pytest.mark.parametrize(("c", "verdict"), [(2.05, "reproduced"), (1.52, "differs"), (2.25, "differs")])
+def test_geometry_constant_is_judged_within_10_percent_of_2(c, verdict):
+    res = ExperimentResult("geometry", "t", {}, {"fitted_mapping": {"eta_constant": c, "eta_constant_se": 0.01}})
+    (claim,) = rp.geometry_claims(res)
+    assert claim.verdict == verdict
+    assert f"{100 * abs(c / 2 - 1):.0f} %" in claim.criterion
+
+
+def test_table_counts_verdicts_and_names_the_commands():
+    claims = rp.domino_claims(domino_result((2.4, 2.3, 2.5))) + rp.domino_claims(domino_result((9.0, 8.0, 10.0)))
+    text = rp.table_markdown(claims, quick=True)
+    assert text.startswith("2 claims: 1 reproduced, 1 differ, 0 untested.")
+    assert "`skillode validate domino --quick`" in text and "![domino](domino_ratio.png)" in text
+    assert rp.table_markdown([], quick=False).startswith("No experiment")
+    with pytest.raises(ValueError, match="verdict must be one of"):
+        rp.Claim("Fig 1", "q", "p", "o", "maybe", "c", "domino")
+
+
+def test_reproduce_command_is_registered():
+    args = build_parser().parse_args(["reproduce", "--quick", "--out", "x"])
+    assert args.quick and args.func.__module__ == "skillode.cli._reproduce"
