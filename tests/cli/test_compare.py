@@ -100,3 +100,52 @@ def test_bad_arguments_and_files_are_named(resource_run, tmp_path, capsys):
     bare.write_text("step,loss_a,loss_b\n0,1,1\n1,0.9,0.95\n2,0.8,0.9\n3,0.7,0.86\n4,0.6,0.8\n5,0.5,0.77\n")
     assert "--frequencies" in _fails(capsys, str(bare), "--out", out)
     assert "--train-fraction" in _fails(capsys, str(resource_run), "--train-fraction", "0", "--out", out)
+
+
+def _run_as_log(curves: sk.SkillCurves) -> list[dict]:
+    return [
+        {"step": float(t), **{f"loss/{n}": float(v) for n, v in zip(curves.names, row)}, "lr": 0.01}
+        for t, row in zip(curves.times, curves.loss)
+    ]
+
+
+def test_a_jsonl_log_compares_like_its_npz(tmp_path, capsys):
+    """The same run as a JSON-lines log (loss/<skill> keys, an lr column) and as skillode's npz: the
+    same ranking and the same fitted parameters."""
+    run = _noisy(sk.ResourceModel(P, 0.008, 0.1))
+    log = tmp_path / "run.jsonl"
+    log.write_text("\n".join(json.dumps(r) for r in _run_as_log(run)) + "\n")
+    npz = run.save(tmp_path / "run.npz")
+    common = ["--bootstrap", "5", "--train-fraction", "1"]
+    out_log, out_npz = tmp_path / "log", tmp_path / "npz"
+    args = [str(log), "--pattern", r"loss/(.+)", "--frequencies", "0.5,0.3,0.2", *common, "--out", str(out_log)]
+    assert main(["compare", *args]) == 0
+    assert main(["compare", str(npz), *common, "--out", str(out_npz)]) == 0
+    a, b = (json.loads((o / "compare.json").read_text()) for o in (out_log, out_npz))
+    assert a["ranking"] == b["ranking"]
+    for name in ("eta", "N0"):
+        va, vb = a["models"]["resource"]["fit"]["estimates"][name], b["models"]["resource"]["fit"]["estimates"][name]
+        assert va == pytest.approx(vb, rel=1e-6)
+
+
+def test_a_tensorboard_run_compares_with_inferred_frequencies(tmp_path):
+    """A TensorBoard run folder without frequencies: --infer-frequencies fits them, and the Resource
+    model's inferred frequencies (relative to the first skill's, which is held at 1) match the truth
+    within 5 %, and N0 comes out in those units (0.1 / p_a = 0.2)."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.summary import Writer
+
+    run = _noisy(sk.ResourceModel(P, 0.008, 0.1), noise=0.002)
+    folder = tmp_path / "tb"
+    w = Writer(str(folder))
+    for t, row in zip(run.times, run.loss):
+        for name, v in zip(run.names, row):
+            w.add_scalar(f"loss/{name}", float(v), step=int(t))
+    w.close()
+    out = tmp_path / "out"
+    args = ["compare", str(folder), "--pattern", r"loss/(.+)", "--infer-frequencies", "--bootstrap", "5"]
+    assert main([*args, "--train-fraction", "1", "--out", str(out)]) == 0
+    meta = json.loads((out / "compare.json").read_text())
+    est = meta["models"]["resource"]["fit"]["estimates"]
+    np.testing.assert_allclose([est["p[b]"], est["p[c]"]], P[1:] / P[0], rtol=0.05)
+    assert est["eta"] == pytest.approx(0.008, rel=0.05) and est["N0"] == pytest.approx(0.1 / P[0], rel=0.15)
