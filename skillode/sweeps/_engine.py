@@ -19,6 +19,7 @@ closed. Local workers also watch their parent: if it dies without unwinding (SIG
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -28,6 +29,8 @@ from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+from .._checks import as_count
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -39,6 +42,7 @@ __all__ = [
 ]
 
 DEFAULT_CONNECT_TIMEOUT = 30.0
+MAX_BATCH = 64  # points per Dask task at most (see auto_batch)
 _PARENT_POLL_SECONDS = 0.25
 
 
@@ -105,6 +109,17 @@ def _guarded(fn: Callable[..., Any], item: Any, args: tuple, parent_pid: int | N
         return item, fn(item, *args)
     except Exception as exc:  # noqa: BLE001 - reported per point, with its traceback
         return item, PointFailure(item, f"{type(exc).__name__}: {exc}", traceback.format_exc())
+
+
+def _guarded_batch(fn: Callable[..., Any], items: Sequence[Any], args: tuple) -> list[tuple[Any, Any]]:
+    """_guarded over several points in one Dask task: one round trip for the lot."""
+    return [_guarded(fn, item, args, None) for item in items]
+
+
+def auto_batch(n_items: int, workers: int) -> int:
+    """Points per Dask task: about 4 tasks per worker (so a slow or lost worker costs little), at most
+    MAX_BATCH points each (a killed worker's batch is recomputed whole)."""
+    return max(1, min(MAX_BATCH, math.ceil(n_items / (4 * max(workers, 1)))))
 
 
 _WATCHING: set[int] = set()
@@ -225,25 +240,35 @@ def dask_client(scheduler: Scheduler, *, timeout: float = DEFAULT_CONNECT_TIMEOU
 
 
 def _dask_results(
-    client: Any, fn: Callable[..., Any], items: Sequence[Any], args: tuple, key: Callable[[Any], Hashable]
+    client: Any,
+    fn: Callable[..., Any],
+    items: Sequence[Any],
+    args: tuple,
+    key: Callable[[Any], Hashable],
+    batch: int,
 ) -> Generator[tuple[Any, Any], None, None]:
-    """Submit one task per item; yield (item, result) as each finishes; cancel the rest if stopped."""
+    """Submit one task per `batch` items; yield (item, result) as each task finishes; cancel the rest if stopped."""
     from distributed import as_completed
 
+    chunks = [list(items[i : i + batch]) for i in range(0, len(items), batch)]
     futures = {
-        client.submit(_guarded, fn, item, args, None, key=str(key(item)), pure=False, retries=0): item for item in items
-    }
+        client.submit(
+            _guarded_batch, fn, chunk, args, key="+".join(str(key(item)) for item in chunk)[:200] + f"#{n}",
+            pure=False, retries=0,
+        ): chunk
+        for n, chunk in enumerate(chunks)
+    }  # fmt: skip
     pending = set(futures)
     try:
         for fut in as_completed(list(futures)):
-            item = futures[fut]
+            chunk = futures[fut]
             try:
-                result = fut.result()
-            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: the point failed, the others go on
-                result = (item, PointFailure(item, f"{type(exc).__name__}: {exc}"))
+                results = fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: its points failed, the others go on
+                results = [(item, PointFailure(item, f"{type(exc).__name__}: {exc}")) for item in chunk]
             pending.discard(fut)
             fut.release()  # the client keeps no result it has handed over (memory stays flat)
-            yield result
+            yield from results
     finally:
         if pending:
             client.cancel(list(pending), force=True)
@@ -259,13 +284,16 @@ def run_points(
     jobs: int = 1,
     key: Callable[[Any], Hashable] = str,
     timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    batch: int | None = None,
 ) -> Iterator[tuple[Iterator[tuple[Any, Any]], Callable[[], int], str | None]]:
     """Run fn(item, *args) for every item where `scheduler` says.
 
     Yields (results, worker_count, dashboard): results iterates (item, value) as points finish,
     value being fn's return or a PointFailure; worker_count() is how many workers serve the run now;
     dashboard is the Dask dashboard address, if there is one. fn and args must pickle (they travel
-    to other processes); key names a Dask task (unique per item and sweep).
+    to other processes); key names a Dask task (unique per item and sweep). batch: points per Dask
+    task (None: auto_batch from the workers connected; each task costs a scheduler round trip,
+    ~0.1-0.25 s on a loaded machine, so tiny points are sent several at a time).
     """
     scheduler = scheduler or Scheduler("local")
     if not scheduler.uses_dask:
@@ -276,7 +304,12 @@ def run_points(
             gen.close()
         return
     with dask_client(scheduler, timeout=timeout) as client:
-        gen = _dask_results(client, fn, list(items), args, key)
+        item_list = list(items)
+        if batch is None:
+            per_task = auto_batch(len(item_list), len(client.scheduler_info().get("workers", {})))
+        else:
+            per_task = as_count(batch, "batch")
+        gen = _dask_results(client, fn, item_list, args, key, per_task)
         try:
             yield gen, lambda: len(client.scheduler_info().get("workers", {})), _dashboard(client)
         finally:

@@ -95,3 +95,31 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
     assert main([*args, "--scheduler-timeout", "2", "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "tcp://127.0.0.1:1" in err and "Traceback" not in err
+
+
+def _double_or_fail(item: int) -> int:
+    if item == 13:
+        raise ValueError("thirteen")
+    return 2 * item
+
+
+@pytest.mark.slow
+def test_batched_tasks_return_every_point_and_fail_only_the_bad_one(cluster):
+    from skillode.sweeps._engine import PointFailure, Scheduler, run_points
+
+    sched = Scheduler("dask", address=cluster.scheduler_address)
+    with run_points(_double_or_fail, range(50), scheduler=sched, batch=8) as (results, workers, _):
+        got = dict(results)
+        assert workers() == 2
+    assert sorted(got) == list(range(50))
+    assert isinstance(got[13], PointFailure) and "thirteen" in got[13].error
+    assert all(got[i] == 2 * i for i in range(50) if i != 13)
+
+
+def test_auto_batch_sends_about_four_tasks_per_worker():
+    from skillode.sweeps._engine import MAX_BATCH, auto_batch
+
+    assert auto_batch(6, 2) == 1  # a few long points: one per task, as before
+    assert auto_batch(1000, 2) == MAX_BATCH == 64
+    assert auto_batch(100, 2) == 13 and auto_batch(100, 0) == 25
+    assert auto_batch(0, 4) == 1
