@@ -70,6 +70,15 @@ def register(sub: Any) -> None:
         help="fit on this fraction of the time range, predict the rest (default 0.6; 1: no time split)",
     )
     ap.add_argument("--holdout-skills", type=_name_list, default=None, metavar="A,B", help="skills to predict")
+    ap.add_argument(
+        "--quantity",
+        choices=("loss", "accuracy"),
+        default="loss",
+        help="what the curves are: loss (default) or accuracy (compared as (1 - acc) / (1 - chance))",
+    )
+    ap.add_argument(
+        "--chance", type=float, default=None, help="with --quantity accuracy: the accuracy of guessing (default 0)"
+    )
     ap.add_argument("--threshold", type=float, default=0.5, help="learning time: loss reaches this x first loss")
     ap.add_argument("--bootstrap", type=int, default=50, help="bootstrap refits for intervals (default 50)")
     ap.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
@@ -85,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_dir(args.out)  # before the fit: a bad --out must not cost the whole run
     if not 0.0 < args.train_fraction <= 1.0:
         raise ValueError(f"--train-fraction must lie in (0, 1] (1: no time split), got {args.train_fraction:g}")
+    if args.chance is not None and args.quantity != "accuracy":
+        raise ValueError("--chance applies to --quantity accuracy only")
     curves = read_curves(args.run, step=args.step, skills=args.skills, pattern=args.pattern)
     parents = None
     if args.parents:
@@ -108,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
             n_bootstrap=args.bootstrap,
             seed=args.seed,
             level=args.level,
+            quantity=args.quantity,
+            chance=0.0 if args.chance is None else args.chance,
         )
     except ValueError as exc:
         # compare_run names its keyword arguments; the user typed options
@@ -120,7 +133,17 @@ def run(args: argparse.Namespace) -> int:
 
 def _as_option(message: str) -> str:
     """compare_run's message with its leading keyword argument named as the option the user typed."""
-    for name in ("holdout_skills", "train_fraction", "frequencies", "parents", "threshold", "level", "n_bootstrap"):
+    names = (
+        "holdout_skills",
+        "train_fraction",
+        "frequencies",
+        "parents",
+        "threshold",
+        "level",
+        "n_bootstrap",
+        "chance",
+    )
+    for name in names:
         if message.startswith(name):
             option = "--bootstrap" if name == "n_bootstrap" else "--" + name.replace("_", "-")
             return option + message[len(name) :]

@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import as_count, as_frequencies, as_scalar
+from .._checks import as_count, as_frequencies, as_scalar, choice
 from ..curves import SkillCurves
 from ..models import Gate
-from ._config import _LOG_BOUND, SCALAR_PARAMETERS
+from ._config import _LOG_BOUND, QUANTITIES, SCALAR_PARAMETERS
 from ._data import as_curves, to_loss
 from ._fit import fit
 from ._result import FitResult
@@ -203,6 +203,8 @@ def compare_run(
     n_bootstrap: int = 50,
     seed: int = 0,
     level: float = 0.95,
+    quantity: str = "loss",
+    chance: float = 0.0,
 ) -> RunComparison:
     """Fit the Resource, Domino and Parallel models (and the gated Resource model) to a run and rank them.
 
@@ -217,7 +219,13 @@ def compare_run(
         threshold: learning time = first time a skill's loss reaches threshold x its first loss.
         n_bootstrap: residual-bootstrap refits for the parameter intervals (fit on all data).
         seed, level: bootstrap seed and interval level.
+        quantity, chance: the curves are losses ("loss") or accuracies ("accuracy", chance = the
+            accuracy of guessing): accuracies are compared as the loss-equivalent (1 - acc) / (1 - chance)
+            (see skillode.to_loss), and `data`, the fits and the errors are in those units.
     """
+    quantity = choice(quantity, "quantity", QUANTITIES)
+    if quantity == "accuracy":
+        curves = to_loss(as_curves(curves), "accuracy", chance=chance)
     data, freq, holdout = _prepare(curves, frequencies, infer_frequencies, holdout_skills, parents)
     level = as_scalar(level, "level")
     threshold = as_scalar(threshold, "threshold", positive=True)
@@ -242,6 +250,7 @@ def compare_run(
     samples = {"time": time_samples, "skills": skill_samples}
     ranking, ranked_by, score, confidence = _rank(fits, time_split, skill_holdout, samples)
     options = {
+        "quantity": quantity if quantity == "loss" else f"accuracy, as (1 - acc) / (1 - {chance:g})",
         "train_fraction": train_fraction,
         "split_time": split_time,
         "holdout_skills": list(holdout),

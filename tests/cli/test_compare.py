@@ -149,3 +149,21 @@ def test_a_tensorboard_run_compares_with_inferred_frequencies(tmp_path):
     est = meta["models"]["resource"]["fit"]["estimates"]
     np.testing.assert_allclose([est["p[b]"], est["p[c]"]], P[1:] / P[0], rtol=0.05)
     assert est["eta"] == pytest.approx(0.008, rel=0.05) and est["N0"] == pytest.approx(0.1 / P[0], rel=0.15)
+
+
+def test_accuracy_curves_compare_as_their_loss_equivalent(tmp_path):
+    """Accuracies acc = 1 - (1 - chance) l of a Resource run (chance 0.5): --quantity accuracy ranks the
+    Resource model first and recovers eta within its interval, as the loss curves do."""
+    run = _noisy(sk.ResourceModel(P, 0.008, 0.1), noise=0.002)
+    acc = sk.SkillCurves(run.times, np.clip(1.0 - 0.5 * run.loss, 0.0, 1.0), run.names, run.frequencies)
+    path = acc.save(tmp_path / "acc.npz")
+    out = tmp_path / "out"
+    args = ["compare", str(path), "--quantity", "accuracy", "--chance", "0.5", "--bootstrap", "10"]
+    assert main([*args, "--out", str(out)]) == 0
+    meta = json.loads((out / "compare.json").read_text())
+    assert meta["ranking"][0] == "resource"
+    assert meta["options"]["quantity"] == "accuracy, as (1 - acc) / (1 - 0.5)"
+    low, high = meta["models"]["resource"]["fit"]["intervals"]["eta"]
+    assert low <= 0.008 <= high
+    bad = main(["compare", str(path), "--quantity", "accuracy", "--chance", "1.5", "--out", str(tmp_path / "x")])
+    assert bad == 2
