@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -100,6 +101,17 @@ QUANTITIES = ("residual", "loss")
 N0_OFFSET = 1e-6  # N0 is searched as log(N0 + N0_OFFSET)
 
 
+def _check_mapping_arguments(model: Any, curves: Any, quantity: str | None, fit_eta: Any) -> tuple[str, np.ndarray]:
+    """fit_resource_mapping's arguments checked; (quantity, the fitted target (n_t, n))."""
+    if not isinstance(model, GeometryModel):
+        raise ValueError(f"model must be a GeometryModel, got {type(model).__name__}")
+    if not isinstance(curves, SkillCurves) or curves.n_skills != model.n_skills:
+        raise ValueError(f"curves must be SkillCurves with {model.n_skills} skills")
+    if not isinstance(fit_eta, (bool, np.bool_)):
+        raise ValueError(f"fit_eta must be True or False, got {fit_eta!r}")
+    return _target(model, curves, quantity)
+
+
 def _target(model: GeometryModel, curves: SkillCurves, quantity: str | None) -> tuple[str, np.ndarray]:
     """The fitted quantity's name and values, shape (n_t, n), from the Geometry loss."""
     if quantity is None:
@@ -151,13 +163,7 @@ def fit_resource_mapping(
             |1 - s| = sqrt of the MSE loss, see the module docstring) or "loss" (l against the
             Geometry loss; the only one for CE, and the earlier MSE fit to (1 - s)^2).
     """
-    if not isinstance(model, GeometryModel):
-        raise ValueError(f"model must be a GeometryModel, got {type(model).__name__}")
-    if not isinstance(curves, SkillCurves) or curves.n_skills != model.n_skills:
-        raise ValueError(f"curves must be SkillCurves with {model.n_skills} skills")
-    quantity, target = _target(model, curves, quantity)
-    if not isinstance(fit_eta, (bool, np.bool_)):
-        raise ValueError(f"fit_eta must be True or False, got {fit_eta!r}")
+    quantity, target = _check_mapping_arguments(model, curves, quantity, fit_eta)
     if seed is None:
         seed = curves.metadata.get("seed")
     scale = model.lr * math.sqrt(model.N)

@@ -83,7 +83,7 @@ def solve(
     times: Sequence[float] | np.ndarray | None = None,
     *,
     steps: int | None = None,
-    method: str = "exact",
+    method: str = "auto",
     rtol: float = 1e-10,
     atol: float = 1e-13,
     ode_method: str = "auto",
@@ -95,9 +95,11 @@ def solve(
         model: ResourceModel, DominoModel, ParallelModel or SignGDMeanField ("map" only), or any
             type with registered methods (see register_method, methods_for).
         times: shape (n_t,), strictly increasing non-negative times; or give `steps` for 0..steps.
-        method: "exact" (closed form: Domino, Parallel, and the Resource model with C = I and no
-            gates), "ode" (scipy solve_ivp, any ResourceModel) or "map" (the paper's discrete
-            update with clipping at 0, one step per unit time; times must be integers).
+        method: "auto" (default: "exact" where a closed form applies, else "ode", else "map"; the
+            Solution's method says which ran), "exact" (closed form: Domino, Parallel, and the
+            Resource model with C = I and no gates), "ode" (scipy solve_ivp, any ResourceModel) or
+            "map" (the paper's discrete update with clipping at 0, one step per unit time; times
+            must be integers).
         rtol, atol: tolerances of "ode" (and the root find of "exact").
         ode_method: scipy method for "ode": "auto" (default), "LSODA", "RK45", "RK23",
             "DOP853", "Radau" or "BDF". With C = I "ode" integrates the model in its intrinsic time
@@ -110,7 +112,7 @@ def solve(
             stops with a RuntimeError instead of grinding on. "map" (one evaluation per step)
             refuses times beyond max(max_evaluations, 1e7) steps up front with a ValueError.
     """
-    function = _lookup(model, method)
+    function = _lookup(model, _auto_method(model) if str(method).lower() == "auto" else method)
     t = _time_grid(times, steps)
     options = SolverOptions(
         rtol=as_scalar(rtol, "rtol", positive=True),
@@ -119,6 +121,24 @@ def solve(
         max_evaluations=as_count(max_evaluations, "max_evaluations"),
     )
     return function(model, t, options)
+
+
+def _exact_applies(model: Any) -> bool:
+    """Whether the closed form covers this model (duck-typed: the Resource model's C, gates and reweighting)."""
+    if not getattr(model, "is_orthogonal", True) or getattr(model, "has_gates", False):
+        return False
+    return not (getattr(model, "reweight", "none") == "loss" and getattr(model, "loss", "mse") == "ce")
+
+
+def _auto_method(model: Any) -> str:
+    """method="auto": exact where it applies, else ode, else map, else the first registered."""
+    table = _methods(type(model))
+    if "exact" in table and _exact_applies(model):
+        return "exact"
+    for name in ("ode", "map"):
+        if name in table:
+            return name
+    return next(iter(table), "exact")  # no registered method: _lookup names the problem
 
 
 def _lookup(model: Any, method: str) -> SolverFunction:
