@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from skillode.cli import build_parser
@@ -55,3 +56,33 @@ def test_table_counts_verdicts_and_names_the_commands():
 def test_reproduce_command_is_registered():
     args = build_parser().parse_args(["reproduce", "--quick", "--out", "x"])
     assert args.quick and args.func.__module__ == "skillode.cli._reproduce"
+
+
+def _learned(values):
+    finite = [v for v in values if math.isfinite(v)]
+    return {
+        "median": float(np.median(finite)) if finite else math.nan,
+        "min": min(finite, default=math.nan),
+        "max": max(finite, default=math.nan),
+        "n_reached": len(finite),
+        "n_seeds": len(values),
+    }
+
+
+def test_compositional_claims_per_task_and_the_order():
+    from skillode.validation.compositional import claim_check
+
+    times = np.array([[310.0, 250.0, 560.0], [330.0, 270.0, 500.0]])
+    m = {
+        "claim": claim_check(times),
+        "measured": {"compositional": {"names": ["x3^x4", "x1^x2", "x1^x2^x3^x4"],
+                                        "learned": [_learned(times[:, k]) for k in range(3)]}},
+    }  # fmt: skip
+    rows = rp.compositional_claims(ExperimentResult("compositional", "t", {}, m, figures=("c.png",)))
+    assert [r.verdict for r in rows] == ["reproduced"] * 4
+    late = times.copy()
+    late[:, 2] = [900.0, 950.0]  # +54 %: the composite is too late for the 25 % criterion, still after its parts
+    m["claim"] = claim_check(late)
+    m["measured"]["compositional"]["learned"][2] = _learned(late[:, 2])
+    rows = rp.compositional_claims(ExperimentResult("compositional", "t", {}, m))
+    assert [r.verdict for r in rows] == ["reproduced", "reproduced", "differs", "reproduced"]
