@@ -40,7 +40,7 @@ Models.
 * The fitted gated model: sk.fit of the Resource model to the seeds' median training lhat (capped at
   1, every `fit_stride`-th step), with eta, N0 and a time offset free (the networks sit on a
   plateau before any task moves; the model has none) and the gate exponent profiled over
-  `gate_exponents` (sk.fit fits exponents >= 1 only; the paper's is 0.01). Whether the data
+  `gate_exponents` (a profile shows how loosely the data fix it; the paper's is 0.01). Whether the data
   determine the parameters is judged by skillode.fitting's identifiability rules (infinite
   standard error, a bound, |correlation| > 0.98, the Parallel limit). If the best fit is not
   identified, N0 is fixed at the paper's 0.01 and the profile repeated; both are reported. Each
@@ -747,7 +747,7 @@ def _fit_lines(m: dict) -> list[str]:
     lines = [
         f"Fit: sk.fit of the gated Resource model (p = 1/3 each) to the {f['data']}, eta, N0 and a time offset free "
         "(the model runs on t - offset: the networks sit on a plateau first), the gate exponent profiled over a grid "
-        "(sk.fit fits exponents >= 1 only). Identifiability by skillode's rules (infinite standard error, a "
+        "(to show how loosely the data fix it). Identifiability by skillode's rules (infinite standard error, a "
         "bound, |correlation| > 0.98, the Parallel limit):",
         "",
         *_profile_table(f["profile_n0_free"]),

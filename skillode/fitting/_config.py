@@ -63,8 +63,8 @@ class _Param:
     def to_natural(self, u: float) -> float:
         if self.kind in ("log", "logp"):
             return self.scale * _exp(u)
-        if self.kind == "exponent":
-            return 1.0 + _exp(u)
+        if self.kind == "exponent":  # log a: any a > 0 (the gates are stable down to the paper's 1e-4)
+            return _exp(u)
         return u
 
     def to_internal(self, x: float, name: str) -> float:
@@ -74,9 +74,9 @@ class _Param:
                 raise ValueError(f"initial {name} must be positive, got {x}")
             return math.log(x)
         if self.kind == "exponent":
-            if x <= 1.0:
-                raise ValueError(f"initial gate_exponent must exceed 1, got {x}")
-            return math.log(x - 1.0)
+            if not x > 0.0:
+                raise ValueError(f"initial gate_exponent must be positive, got {x}")
+            return math.log(x)
         return x
 
     def dnatural(self, u: float) -> float:
@@ -137,8 +137,8 @@ def _fixed_values(model: str, fixed: Mapping[str, float] | None, free: list[str]
             values[key] = as_scalar(v, "fixed offset")
         elif key == "gate_exponent":
             a = as_scalar(v, "fixed gate_exponent")
-            if a < 1.0:
-                raise ValueError(f"fixed gate_exponent must be >= 1, got {a}")
+            if not a > 0.0:
+                raise ValueError(f"fixed gate_exponent must be positive, got {a}")
             values[key] = a
         elif key == "N0" and model == "resource":
             values[key] = as_scalar(v, "fixed N0", nonnegative=True)

@@ -26,11 +26,12 @@ lhat(t) = l(t - offset) / l(t_first - offset), so data logged from a step past 0
 in the same units. It applies to accuracy as well: the loss-equivalent is divided by its first
 value, y = (1 - acc) / (1 - acc_first), which does not depend on chance.
 
-Parameters. eta and N0 are fitted as log eta, log N0 (positivity); the gate exponent as
-log(a - 1) (a >= 1); the time offset as is (the model runs on max(t - offset, 0)). Free
-frequencies are fitted as log p_k relative to the first skill, whose frequency stays fixed: the
-dynamics are unchanged by p -> c p, N0 -> c N0, so one frequency must set the scale. The
-Parallel model depends on eta / N0 only: N0 stays fixed (default 1) and eta is the free one.
+Parameters. eta and N0 are fitted as log eta, log N0 (positivity); the gate exponent as log a
+(any a > 0: the gate terms are computed stably down to the paper's 1e-4); the time offset as
+is (the model runs on max(t - offset, 0)). Free frequencies are fitted as log p_k relative to
+the first skill, whose frequency stays fixed: the dynamics are unchanged by p -> c p,
+N0 -> c N0, so one frequency must set the scale. The Parallel model depends on eta / N0 only:
+N0 stays fixed (default 1) and eta is the free one.
 
 Uncertainty. Standard errors come from the Jacobian at the optimum, cov = s^2 (J^T J)^+ with
 s^2 = RSS / (m - k), carried to natural units by the delta method. Intervals come from a
