@@ -8,7 +8,7 @@ checked numerically against skillode's solvers.
 """
 
 # Each module registers its Derivation on import; this order is the order of the document.
-from . import ce_limits, compute_optimal, exact_solution, learning_time, limits, scaling, signgd_mean_field  # noqa: F401, I001
+from . import ce_limits, compute_optimal, exact_solution, learning_time, limits, scaling, signgd_mean_field, modular  # noqa: F401, I001
 from . import geometry_mapping, reweighting  # noqa: F401, I001
 from ._core import (
     FORMATS,

@@ -1,9 +1,11 @@
-"""`skillode sweep scaling|ratio --out DIR`: Geometry-model sweeps from the command line.
+"""`skillode sweep scaling|ratio|modular --out DIR`: Geometry-model sweeps from the command line.
 
     skillode sweep scaling --out DIR [--alphas 1.25 1.5 ...] [--N 10 20 ...] [--seeds 0 1 2 3]
                            [--steps 20000] [--skills 1000] [--shard i/k] [--jobs 2] [--no-progress]
                            [--scheduler local:4 | tcp://host:8786] [--scheduler-timeout 30]
     skillode sweep ratio   --out DIR [--ratios 1 10 100] [--optimizers signgd adam sgd] [--N 256]
+    skillode sweep modular --out DIR [--preset default|paper] [--alphas 1.0 1.2 ...] [--N 20 50 ...]
+                           [--curve-N 100] [--seeds 0 1] [--steps 5000] [--skills 1000] [--jobs 2] ...
 
 `scaling` is resumable (finished points are skipped) and shardable (--shard i/k, 0-based, for a
 cluster job array); once every point exists it writes summary.json (exponents with confidence
@@ -14,6 +16,12 @@ results come back to this process, which writes every file atomically. A corrupt
 named and recomputed; Ctrl-C or SIGTERM stops the workers and keeps the finished points.
 
 `two-skill` is an alias of `ratio`, which writes ratio.json and ratio.png.
+
+`modular` (the paper's Fig 18) compares modular task vectors (t_k = e_k for k <= N, zero beyond)
+with random unit ones: final loss versus N, loss versus steps at --curve-N, and their ratio
+non-modular / modular, at alphas 1.0 ... 2.0. The default grid is scaled down (a couple of minutes
+on 2 cores); --preset paper is the notebook's (50 N x 4 seeds x 99,000 steps; hours, see
+docs/modular.md). Resumable and shardable as `scaling`; writes summary.json and modular.png.
 """
 
 from __future__ import annotations
@@ -35,9 +43,13 @@ from ..sweeps import (
     MissingExtraError,
     ScalingSweepConfig,
     SweepPointsFailed,
+    load_modular_sweep,
     load_scaling_sweep,
     parse_shard,
+    preset_config,
+    run_modular_sweep,
     run_scaling_sweep,
+    summarize_modular,
     summarize_scaling,
     two_skill_sweep,
 )
@@ -50,7 +62,7 @@ def register(subparsers) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("target", choices=("scaling", "ratio", "two-skill"), help="which sweep")
+    parser.add_argument("target", choices=("scaling", "ratio", "two-skill", "modular"), help="which sweep")
     parser.add_argument("--out", required=True, help="output directory")
     parser.add_argument("--alphas", type=float, nargs="+", help="Zipf exponents (scaling)")
     parser.add_argument("--N", type=int, nargs="+", dest="Ns", help="parameter counts (scaling) or one N (ratio)")
@@ -62,6 +74,8 @@ def register(subparsers) -> None:
     parser.add_argument("--tasks", help="task vectors: gaussian, orthogonal or basis (scaling)")
     parser.add_argument("--batch", type=int, help="batch size; default exact expected gradient (scaling)")
     parser.add_argument("--dtype", help="float32 (default) or float64 (scaling)")
+    parser.add_argument("--preset", choices=("default", "paper"), default="default", help="grid of the modular sweep")
+    parser.add_argument("--curve-N", type=int, dest="curve_N", help="N of the loss-vs-steps curves (modular)")
     parser.add_argument("--shard", default="0/1", help="run only shard i of k (0-based), e.g. 3/8")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for the scaling sweep (one thread each)")
     parser.add_argument("--threads", type=int, help="torch threads per process")
@@ -229,8 +243,101 @@ def _run_ratio(args, out: Path) -> int:
     return 0
 
 
+def _modular_config(args):
+    if args.tasks is not None:
+        raise ValueError("--tasks does not apply to the modular sweep (it runs both modular and random tasks)")
+    kw: dict[str, Any] = {}
+    for arg, key in (
+        ("alphas", "alphas"),
+        ("Ns", "Ns"),
+        ("curve_N", "curve_N"),
+        ("seeds", "seeds"),
+        ("steps", "steps"),
+        ("skills", "n_skills"),
+        ("lr", "lr"),
+        ("optimizer", "optimizer"),
+        ("batch", "batch"),
+        ("dtype", "dtype"),
+    ):
+        value = getattr(args, arg)
+        if value is not None:
+            kw[key] = tuple(value) if isinstance(value, list) else value
+    if "optimizer" in kw and kw["optimizer"] != "adam":
+        kw.setdefault("betas", None)  # the paper's betas (0, 0) belong to its Adam
+    return preset_config(args.preset, **kw)
+
+
+def _plot_modular(summary, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    cmap = plt.get_cmap("viridis")
+    A = len(summary.alphas)
+    Ns, keep = np.array(summary.Ns), summary.steps > 0
+    for i, alpha in enumerate(summary.alphas):
+        color = cmap(i / max(A - 1, 1))
+        axes[0, 0].loglog(Ns, summary.final_loss[0, i], "o-", color=color, label=f"alpha={alpha:g} modular")
+        axes[0, 0].loglog(Ns, summary.final_loss[1, i], "s--", color=color, mfc="none")
+        axes[0, 0].loglog(Ns, summary.plateau[i], ":", color=color)
+        axes[0, 1].loglog(Ns, summary.ratio[i], "o-", color=color, label=f"alpha={alpha:g}")
+        axes[1, 0].loglog(summary.steps[keep], summary.curves[0, i, keep], "-", color=color, label=f"alpha={alpha:g}")
+        axes[1, 0].loglog(summary.steps[keep], summary.curves[1, i, keep], "--", color=color)
+        axes[1, 1].loglog(summary.steps[keep], summary.curve_ratio[i, keep], "-", color=color, label=f"alpha={alpha:g}")
+    for ax in (axes[0, 1], axes[1, 1]):
+        ax.axhline(1.0, color="k", ls=":", lw=1)
+    axes[0, 1].axvline(summary.n_skills / 2, color="gray", ls="--", lw=1, label="N = n/2 (Wendel)")
+    axes[0, 0].set(xlabel="N", ylabel="final loss (o- modular, s-- random, : plateau)")
+    axes[0, 1].set(xlabel="N", ylabel="non-modular / modular final loss")
+    axes[1, 0].set(xlabel="step", ylabel=f"loss at N = {summary.curve_N} (- modular, -- random)")
+    axes[1, 1].set(xlabel="step", ylabel=f"non-modular / modular at N = {summary.curve_N}")
+    for ax in axes.flat:
+        ax.legend(fontsize="x-small")
+    fig.tight_layout()
+    _save_figure(fig, path)
+
+
+def _run_modular(args, out: Path) -> int:
+    config = _modular_config(args)
+    try:
+        with _sweep_messages():
+            written = run_modular_sweep(
+                config,
+                out,
+                shard=parse_shard(args.shard),
+                jobs=args.jobs,
+                threads=args.threads,
+                progress=not args.no_progress,
+                scheduler=args.scheduler,
+                timeout=args.scheduler_timeout,
+            )
+    except (SweepPointsFailed, MissingExtraError) as exc:
+        print(f"skillode sweep: error: {exc}", file=sys.stderr)
+        return 1
+    results = load_modular_sweep(out)
+    n_points = len(config.points())
+    print(f"sweep modular: {len(written)} point(s) written, {len(results.missing)} of {n_points} missing")
+    if results.missing:
+        return 0
+    summary = summarize_modular(results)
+    atomic_write(out / "summary.json", json.dumps(summary.to_dict(), indent=2))
+    _plot_modular(summary, out / "modular.png")
+    N_half = config.n_skills / 2
+    print(f"n = {config.n_skills}: P(tasks in a half-space) = 1/2 at N = {N_half:g} (Wendel)")
+    for i, alpha in enumerate(summary.alphas):
+        pairs = ", ".join(f"{N}:{r:.3g}" for N, r in zip(summary.Ns, summary.ratio[i]))
+        cross = summary.crossing_N[i]
+        where = f"ratio < 1 from N ~ {cross:.0f}" if np.isfinite(cross) else "ratio never falls below 1"
+        print(f"alpha={alpha:g}: non-modular/modular final loss  N:ratio {pairs}; {where}")
+    return 0
+
+
 def run(args) -> int:
     out = check_output_dir(args.out)
     if args.target == "scaling":
         return _run_scaling(args, out)
+    if args.target == "modular":
+        return _run_modular(args, out)
     return _run_ratio(args, out)

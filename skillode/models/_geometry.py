@@ -29,6 +29,13 @@ N >= n) or a given (n, N) array (rows are normalised). With basis-aligned tasks 
 above acts coordinate by coordinate, so only the n task coordinates are simulated (O(n) per step);
 the other N - n coordinates never touch the loss.
 
+Zero task vectors (the paper's "modular" model, Fig 18): with allow_zero_tasks=True a given array
+may hold zero rows, and tasks="basis" may have N < n, where t_k = e_k for k <= N and t_k = 0 for
+k > N (GeometryModel.modular). A task with t_k = 0 has s_k = t_k . x = 0 whatever x is, and adds
+nothing to the gradient: it is never learned, and its loss stays at its initial value, 1 (MSE) or
+log 2 (CE). Its samples still take their share p_k of every batch. Without the flag a zero row is
+an error, so that a task vector lost to a bug is not silently read as an unlearnable task.
+
 Simulated by skillode.solvers.simulate.
 """
 
@@ -73,6 +80,9 @@ class GeometryModel:
         ademamix_alpha: weight of AdEMAMix's slow momentum.
         task_seed: seed of the random task vectors; None uses each run's seed.
         names: n skill names.
+        allow_zero_tasks: permit zero task vectors (tasks that can never be learned): zero rows
+            of a given array, and tasks="basis" with N < n (t_k = 0 for k > N; see modular).
+            False (default): a zero row, or basis tasks with N < n, is a ValueError.
     """
 
     p: np.ndarray
@@ -88,6 +98,7 @@ class GeometryModel:
     ademamix_alpha: float = 5.0
     task_seed: int | None = None
     names: tuple[str, ...] | None = None
+    allow_zero_tasks: bool = False
     _given_tasks: np.ndarray | None = field(init=False, repr=False, default=None)
 
     def __post_init__(self) -> None:
@@ -97,7 +108,10 @@ class GeometryModel:
         n = p.size
         N = as_count(self.N, "N")
         object.__setattr__(self, "N", N)
-        kind, given = _check_tasks(self.tasks, n, N)
+        if not isinstance(self.allow_zero_tasks, (bool, np.bool_)):
+            raise ValueError(f"allow_zero_tasks must be True or False, got {self.allow_zero_tasks!r}")
+        object.__setattr__(self, "allow_zero_tasks", bool(self.allow_zero_tasks))
+        kind, given = _check_tasks(self.tasks, n, N, self.allow_zero_tasks)
         object.__setattr__(self, "tasks", kind)
         if given is not None:
             object.__setattr__(self, "_given_tasks", given)
@@ -115,9 +129,39 @@ class GeometryModel:
             object.__setattr__(self, "task_seed", as_seed(self.task_seed, "task_seed"))
         object.__setattr__(self, "names", as_names(self.names, n))
 
+    @classmethod
+    def modular(cls, p: Any, N: int, **kwargs: Any) -> GeometryModel:
+        """The paper's modular model (Fig 18): task k gets e_k for k <= N, tasks k > N get 0.
+
+        The first min(N, n) tasks (in the order of p; the most frequent first for Zipf p) each own
+        one coordinate; the others have zero task vectors and are never learned (loss 1 under MSE,
+        log 2 under CE, forever). Equal to GeometryModel(p, N, tasks="basis", allow_zero_tasks=True,
+        **kwargs); N >= n is the ordinary basis model.
+        """
+        for key in ("tasks", "allow_zero_tasks"):
+            if key in kwargs:
+                raise ValueError(f"{key} is fixed by GeometryModel.modular (basis tasks, zero beyond N)")
+        return cls(p, N, tasks="basis", allow_zero_tasks=True, **kwargs)
+
     @property
     def n_skills(self) -> int:
         return self.p.size
+
+    @property
+    def learnable(self) -> np.ndarray:
+        """Shape (n,) bool: which tasks have a non-zero vector (False: never learned)."""
+        n = self.n_skills
+        if self.tasks == "basis":
+            return np.arange(n) < self.N
+        if self.tasks == "given":
+            assert self._given_tasks is not None  # set by __post_init__ for an array of tasks
+            return np.any(self._given_tasks != 0, axis=1)
+        return np.ones(n, dtype=bool)
+
+    @property
+    def n_learnable(self) -> int:
+        """How many tasks have a non-zero vector: n, or fewer with zero task vectors."""
+        return int(self.learnable.sum())
 
     @property
     def weights(self) -> np.ndarray:
@@ -174,6 +218,7 @@ class GeometryModel:
             "ademamix_alpha": self.ademamix_alpha,
             "task_seed": self.task_seed,
             "names": list(names),
+            "allow_zero_tasks": self.allow_zero_tasks,
         }
 
     def replace(self, **changes: Any) -> GeometryModel:
@@ -194,6 +239,7 @@ class GeometryModel:
                 "ademamix_alpha",
                 "task_seed",
                 "names",
+                "allow_zero_tasks",
             )
         }
         if kw["tasks"] == "given":
@@ -204,12 +250,20 @@ class GeometryModel:
         return GeometryModel(**kw)
 
 
-def _check_tasks(tasks: Any, n: int, N: int) -> tuple[str, np.ndarray | None]:
-    """(kind, given): a task kind checked against n and N, or "given" and the array with unit rows (read-only)."""
+def _check_tasks(tasks: Any, n: int, N: int, allow_zero: bool) -> tuple[str, np.ndarray | None]:
+    """(kind, given): a task kind checked against n and N, or "given" and the array with unit rows (read-only).
+
+    With allow_zero, basis tasks may have N < n and zero rows of an array stay zero (tasks never learned).
+    """
     if isinstance(tasks, str):
         kind = choice(tasks, "tasks", TASK_KINDS)
-        if kind in ("orthogonal", "basis") and N < n:
+        if kind == "orthogonal" and N < n:
             raise ValueError(f"tasks={kind!r} needs N >= n; got N = {N} for n = {n} skills (use 'gaussian')")
+        if kind == "basis" and N < n and not allow_zero:
+            raise ValueError(
+                f"tasks='basis' needs N >= n; got N = {N} for n = {n} skills (use 'gaussian', or "
+                "allow_zero_tasks=True / GeometryModel.modular for zero task vectors beyond N)"
+            )
         return kind, None
     try:
         T = np.array(tasks, dtype=np.float64)
@@ -219,10 +273,21 @@ def _check_tasks(tasks: Any, n: int, N: int) -> tuple[str, np.ndarray | None]:
         raise ValueError(f"tasks must have shape (n, N) = ({n}, {N}), got {T.shape}")
     if not np.all(np.isfinite(T)):
         raise ValueError("tasks must be finite")
-    norms = np.linalg.norm(T, axis=1)
-    if np.any(norms == 0):
-        raise ValueError(f"tasks row {int(np.flatnonzero(norms == 0)[0])} is zero; task vectors need a direction")
-    T = T / norms[:, None]
+    scale = np.max(np.abs(T), axis=1)
+    zero = scale == 0
+    if np.any(zero) and not allow_zero:
+        raise ValueError(
+            f"tasks row {int(np.flatnonzero(zero)[0])} is zero; task vectors need a direction "
+            "(allow_zero_tasks=True makes a zero row a task that is never learned)"
+        )
+    with np.errstate(over="ignore", under="ignore"):  # such rows are handled below
+        norms = np.linalg.norm(T, axis=1)
+    plain = ~zero & (norms > 0) & np.isfinite(norms)
+    T[plain] /= norms[plain, None]
+    # rows whose norm under- or overflows: scaled by their largest entry first
+    odd = ~zero & ~plain
+    T[odd] /= scale[odd, None]
+    T[odd] /= np.linalg.norm(T[odd], axis=1, keepdims=True)
     T.setflags(write=False)
     return "given", T
 

@@ -79,7 +79,8 @@ def _advance(
     Shapes (R runs, n skills, D simulated coordinates, U distinct task matrices):
         X, M, V, M2: (R, D) parameters and optimizer moments (moments unused by sgd/signgd);
         S: (n,) and G: (D,) scratch; T: (U, n, D) task vectors, run r uses T[t_index[r]]
-        (ignored when basis: then D = n and s = x), or (U, D, n) when transposed, which keeps
+        (ignored when basis: then D = min(n, N), s = x padded with zeros: tasks beyond N have zero
+        vectors), or (U, D, n) when transposed, which keeps
         the inner loops long (and vectorised) when D < n; Wc: (this, R, n) per-step sample fractions,
         or shape (0, R, n) to use w_fixed (R, n) every step; Zc: (this, R, D) gradient noise or
         shape (0, R, D) for none; lr, b1, b2, b3, eps, amix: (R,) per-run settings;
@@ -116,12 +117,14 @@ def _advance(
 
 
 def _task_skills(X, r, T, u, basis, transposed, S):
-    """S = s of run r: T[u] x_r (x_r itself when basis), T laid out as in _advance."""
+    """S = s of run r: T[u] x_r (x_r itself when basis, padded with zeros when D < n), T laid out as in _advance."""
     D = X.shape[1]
     n = S.shape[0]
     if basis:
-        for q in range(n):
+        for q in range(D):
             S[q] = X[r, q]
+        for q in range(D, n):  # basis tasks beyond N have zero vectors (the modular model): s = 0
+            S[q] = 0.0
     elif transposed:
         for q in range(n):
             S[q] = 0.0
@@ -149,7 +152,7 @@ def _weighted_slopes(S, Wc, w_fixed, j, r, batched, mse):
 
 
 def _task_gradient(S, T, u, basis, transposed, G):
-    """G = T[u]^T v with v = S (G = v when basis), T laid out as in _advance."""
+    """G = T[u]^T v with v = S (G = v[:D] when basis), T laid out as in _advance."""
     D = G.shape[0]
     n = S.shape[0]
     if basis:
@@ -212,13 +215,14 @@ def _adam_update(X, M, V, M2, G, r, k, lr_r, b1_r, b2_r, b3_r, eps_r, amix_r, ad
 
 
 def _skills(X, T, t_index, basis, transposed, n):
-    """s = T x for every run, shape (R, n) (T laid out as in _advance)."""
+    """s = T x for every run, shape (R, n) (T laid out as in _advance; basis: s = x, 0 beyond D)."""
     R, D = X.shape
     S = np.zeros((R, n), dtype=X.dtype)
     for r in range(R):
         for q in range(n):
             if basis:
-                S[r, q] = X[r, q]
+                if q < D:
+                    S[r, q] = X[r, q]
             else:
                 acc = 0.0
                 for i in range(D):

@@ -19,7 +19,7 @@ def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
     R = len(runs)
     m0 = runs[0][0]
     n, basis = m0.n_skills, m0.tasks == "basis"
-    D = n if basis else m0.N
+    D = min(n, m0.N) if basis else m0.N  # basis with N < n: the tasks beyond N have zero vectors
     dt = np.float64 if dtype_name == "float64" else np.float32
     T, t_index, transposed = _kernel_tasks(runs, dt)
     settings = _kernel_settings(runs, dt)

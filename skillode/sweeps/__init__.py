@@ -3,6 +3,20 @@ fitted to them."""
 
 from ._engine import MissingExtraError, PointFailure, Scheduler, parse_scheduler
 from ._laws import ChinchillaFit, PowerLawFit, fit_chinchilla, fit_power_law
+from ._modular import (
+    ModularSummary,
+    ModularSweepConfig,
+    ModularSweepResults,
+    compute_modular_point,
+    halfspace_probability,
+    load_modular_sweep,
+    modular_plateau,
+    preset_config,
+    read_modular_config,
+    read_modular_point,
+    run_modular_sweep,
+    summarize_modular,
+)
 from ._scaling import (
     ScalingSweepConfig,
     ScalingSweepResults,
@@ -21,6 +35,18 @@ from ._summary import ScalingSummary, learning_window, summarize_scaling
 from ._two_skill import TwoSkillSweep, two_skill_sweep
 
 __all__ = [
+    "ModularSummary",
+    "ModularSweepConfig",
+    "ModularSweepResults",
+    "compute_modular_point",
+    "halfspace_probability",
+    "load_modular_sweep",
+    "modular_plateau",
+    "preset_config",
+    "read_modular_config",
+    "read_modular_point",
+    "run_modular_sweep",
+    "summarize_modular",
     "ChinchillaFit",
     "MissingExtraError",
     "PointFailure",

@@ -1,0 +1,530 @@
+"""Modular versus non-modular task vectors: the Geometry-model sweep of the paper's Fig 18.
+
+n skills with Zipf frequencies p_k ∝ k^-alpha, N parameters. Two kinds of task vectors:
+
+    modular       t_k = e_k for k <= N, t_k = 0 for k > N (GeometryModel.modular): the N most
+                  frequent skills own one coordinate each, the others can never be learned
+    non-modular   independent random unit vectors in R^N (tasks="gaussian", drawn from each run's seed)
+
+The paper's runs (its scripts run_nsl_ortho.py and run_nsl.py, read by Fig18_nsl.ipynb): n = 1000,
+N = 20, 40, ..., 1000, alphas 1.0, 1.2, ..., 2.0, seeds 0..3, torch Adam with betas (0, 0) (SignGD
+with eps = 1e-8), lr 0.01, batches of 1024 samples, cross-entropy l_k = log(1 + exp(-s_k)). Final
+loss: the median over seeds of the loss after the last update; loss versus steps: at N = 100.
+
+One *point* is one N: its 2 kinds x alphas x seeds runs go to one simulate call and are written once
+to DIR/points/N{N}.npz (atomic rename); a rerun skips finished points, --shard i/k splits them, and
+points run where the sweep engine puts them (this process, local processes, Dask), as the scaling
+sweep's do. Seeds are recorded in config.json and in every point file; a seed fixes a run's batch
+counts (the same for both kinds: common random numbers) and its random task vectors.
+
+Closed forms used in the summary (derived and checked in `skillode derive modular`):
+
+    modular plateau     L_inf(N) = l0 sum_{k>N} p_k        (l0 = log 2 under CE, 1 under MSE)
+    half-space law      P(n random directions of R^N lie in an open half-space)
+                          = 2^-(n-1) sum_{k<N} C(n-1, k)   (Wendel 1962)
+
+The non-modular model can drive every loss to 0 (x -> infinity along a direction with t_k . x > 0
+for all k) exactly when its task vectors lie in an open half-space, which for n = 1000 becomes
+likely as N passes n/2 = 500; the modular model always keeps its plateau. That is where the ratio
+non-modular / modular falls below 1 at long times.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import math
+import time
+import uuid
+import zipfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._checks import as_count, as_scalar, choice
+from .._files import atomic_write, check_output_dir
+from .._repr import short_repr
+from ..models import GeometryModel, zipf_frequencies
+from ..models._geometry import OPTIMIZERS
+from ..solvers import log_steps, simulate
+from ._engine import DEFAULT_CONNECT_TIMEOUT, PointFailure, Scheduler, parse_scheduler, run_points
+from ._laws import PowerLawFit, fit_power_law
+from ._scaling import (
+    CONFIG_FILE,
+    POINTS_DIR,
+    SweepPointsFailed,
+    _announce,
+    _consume,
+    _peak_rss_kib,
+    _progress_bar,
+    point_path,
+    shard_points,
+)
+
+KINDS = ("modular", "non-modular")
+PRESETS = ("default", "paper")
+SWEEP_NAME = "modular"
+_log = logging.getLogger("skillode.sweeps")
+
+
+def modular_plateau(n: int, N: Any, alpha: float, loss: str = "ce") -> np.ndarray:
+    """l0 sum_{k>N} p_k with p_k = k^-alpha / sum_{j<=n} j^-alpha: the modular model's loss floor.
+
+    The tasks beyond N have zero vectors and stay at l0 = log 2 (CE) or 1 (MSE); the N learnable
+    ones go to 0. Shape of N (int or array of ints in [0, n]); N >= n gives 0.
+    """
+    n = as_count(n, "n")
+    alpha = as_scalar(alpha, "alpha", nonnegative=True)
+    l0 = math.log(2.0) if choice(loss, "loss", ("ce", "mse")) == "ce" else 1.0
+    Ns = np.asarray(N)
+    if Ns.size == 0 or not np.all(np.equal(np.mod(Ns, 1), 0)) or np.any(Ns < 0):
+        raise ValueError(f"N must be non-negative integers, got {N!r}")
+    w = zipf_frequencies(n, alpha)
+    w = w / w.sum()
+    tail = np.concatenate([np.cumsum(w[::-1])[::-1], [0.0]])  # tail[j] = sum_{k>j} w_k (0-based k)
+    return l0 * tail[np.minimum(Ns.astype(np.int64), n)]
+
+
+def halfspace_probability(n: int, N: Any) -> np.ndarray:
+    """P(n independent symmetric random directions in R^N lie in a common open half-space).
+
+    Wendel's theorem: 2^-(n-1) sum_{k=0}^{N-1} C(n-1, k), a Binomial(n-1, 1/2) CDF at N - 1
+    (1 for n <= N, exactly 1/2 at n = 2N). Equivalently, the chance that some x has t_k . x > 0
+    for every task, so that gradient descent can drive every task's loss to 0.
+    """
+    from scipy.stats import binom
+
+    n = as_count(n, "n")
+    Ns = np.asarray(N)
+    if Ns.size == 0 or not np.all(np.equal(np.mod(Ns, 1), 0)) or np.any(Ns < 1):
+        raise ValueError(f"N must be positive integers, got {N!r}")
+    return np.asarray(binom.cdf(Ns - 1, n - 1, 0.5), dtype=np.float64)
+
+
+def _default_Ns() -> tuple[int, ...]:
+    return (20, 50, 100, 200, 300, 400, 500, 600, 800, 1000)
+
+
+@dataclass(frozen=True)
+class ModularSweepConfig:
+    """A modular sweep grid (every field is recorded in DIR/config.json).
+
+    The defaults are a scaled-down grid (10 N, 2 seeds, 5,000 steps: about 2 minutes on 2 cores);
+    ModularSweepConfig.paper() is the notebook's (50 N, 4 seeds, 99,000 steps).
+
+    Args:
+        alphas: Zipf exponents of the skill frequencies.
+        Ns: parameter counts N of the final-loss-versus-N curves (one sweep point each).
+        curve_N: the N of the loss-versus-steps curves (added to the points if not in Ns).
+        seeds: seeds per (kind, alpha, N): batch counts and the random (non-modular) task vectors.
+        steps: optimizer updates per run.
+        n_skills: n, the number of skills.
+        optimizer, betas, eps, lr, loss, batch: the GeometryModel settings of every run (default:
+            the paper's Adam with betas (0, 0) and eps 1e-8, lr 0.01, CE, batches of 1024).
+        n_record: about this many log-spaced steps are recorded.
+        dtype: "float32" (default, as the paper's torch runs) or "float64".
+    """
+
+    alphas: tuple[float, ...] = (1.0, 1.2, 1.4, 1.6, 1.8, 2.0)
+    Ns: tuple[int, ...] = field(default_factory=_default_Ns)
+    curve_N: int = 100
+    seeds: tuple[int, ...] = (0, 1)
+    steps: int = 5_000
+    n_skills: int = 1000
+    optimizer: str = "adam"
+    betas: tuple[float, ...] | None = (0.0, 0.0)
+    eps: float = 1e-8
+    lr: float = 0.01
+    loss: str = "ce"
+    batch: int | None = 1024
+    n_record: int = 120
+    dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        alphas = tuple(as_scalar(a, "alphas", nonnegative=True) for a in self.alphas)
+        Ns = tuple(as_count(v, "Ns") for v in self.Ns)
+        seeds = tuple(as_count(s, "seeds", minimum=0) for s in self.seeds)
+        for name, vals in (("alphas", alphas), ("Ns", Ns), ("seeds", seeds)):
+            if not vals:
+                raise ValueError(f"{name} must hold at least one value")
+            if len(set(vals)) != len(vals):
+                raise ValueError(f"{name} must be distinct, got {vals}")
+        object.__setattr__(self, "alphas", alphas)
+        object.__setattr__(self, "Ns", tuple(sorted(Ns)))
+        object.__setattr__(self, "seeds", seeds)
+        object.__setattr__(self, "curve_N", as_count(self.curve_N, "curve_N"))
+        object.__setattr__(self, "steps", as_count(self.steps, "steps"))
+        object.__setattr__(self, "n_skills", as_count(self.n_skills, "n_skills"))
+        object.__setattr__(self, "optimizer", choice(self.optimizer, "optimizer", OPTIMIZERS))
+        object.__setattr__(self, "lr", as_scalar(self.lr, "lr", positive=True))
+        object.__setattr__(self, "eps", as_scalar(self.eps, "eps", nonnegative=True))
+        object.__setattr__(self, "loss", choice(self.loss, "loss", ("mse", "ce")))
+        if self.batch is not None:
+            object.__setattr__(self, "batch", as_count(self.batch, "batch"))
+        object.__setattr__(self, "n_record", as_count(self.n_record, "n_record", minimum=2))
+        object.__setattr__(self, "dtype", choice(self.dtype, "dtype", ("float32", "float64")))
+        # the betas as the model checks and stores them (sgd / signgd take none)
+        betas = self.models(alphas[0], Ns[0])[0].betas
+        object.__setattr__(self, "betas", betas)
+
+    @classmethod
+    def paper(cls, **changes: Any) -> ModularSweepConfig:
+        """The notebook's grid: N = 20, 40, ..., 1000, seeds 0..3, 99,000 steps (changes override).
+
+        99,000: the scripts save their loss list every 1000 steps of 100,000, so the notebook's
+        last entry, losses[-1], is the loss after 99,000 updates. The paper records every step;
+        this records n_record = 200 log-spaced ones.
+        """
+        grid: dict[str, Any] = {"Ns": tuple(range(20, 1001, 20)), "seeds": (0, 1, 2, 3), "steps": 99_000}
+        grid["n_record"] = 200
+        grid.update(changes)
+        return cls(**grid)
+
+    def to_dict(self) -> dict:
+        return {"sweep": SWEEP_NAME, **json.loads(json.dumps(asdict(self)))}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModularSweepConfig:
+        data = dict(data)
+        if data.pop("sweep", None) != SWEEP_NAME:
+            raise ValueError(f"not a {SWEEP_NAME} sweep configuration (its 'sweep' field is not {SWEEP_NAME!r})")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"config has unknown fields {sorted(unknown)}")
+        kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**kwargs)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+    def points(self) -> tuple[int, ...]:
+        """The sweep's points: Ns and curve_N, sorted."""
+        return tuple(sorted(set(self.Ns) | {self.curve_N}))
+
+    def models(self, alpha: float, N: int) -> tuple[GeometryModel, GeometryModel]:
+        """(modular, non-modular) models of one alpha and N."""
+        p = zipf_frequencies(self.n_skills, alpha)
+        kw: dict[str, Any] = {
+            "loss": self.loss,
+            "optimizer": self.optimizer,
+            "lr": self.lr,
+            "batch": self.batch,
+            "betas": None if self.betas is None else tuple(self.betas),
+            "eps": self.eps,
+        }
+        if self.optimizer in ("sgd", "signgd"):
+            kw["betas"] = None
+        return GeometryModel.modular(p, N, **kw), GeometryModel(p, N, tasks="gaussian", **kw)
+
+    def record_steps(self) -> np.ndarray:
+        return log_steps(self.steps, self.n_record)
+
+
+def preset_config(preset: str = "default", **changes: Any) -> ModularSweepConfig:
+    """The named grid ("default": scaled down; "paper": the notebook's), with `changes` applied."""
+    preset = choice(preset, "preset", PRESETS)
+    return ModularSweepConfig.paper(**changes) if preset == "paper" else ModularSweepConfig(**changes)
+
+
+def read_modular_config(path: str | Path) -> ModularSweepConfig:
+    """The sweep configuration in `path` (a config.json); a ValueError naming the file if it is malformed."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"{str(path)!r} is not a valid sweep {CONFIG_FILE} ({exc}); fix it or use a new --out"
+        ) from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"{str(path)!r} is not a valid sweep {CONFIG_FILE} (a JSON object expected)")
+    try:
+        return ModularSweepConfig.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not a valid modular sweep {CONFIG_FILE}: {exc}") from exc
+
+
+def _prepare_dir(config: ModularSweepConfig, out_dir: str | Path) -> Path:
+    out = check_output_dir(out_dir)
+    (out / POINTS_DIR).mkdir(parents=True, exist_ok=True)
+    cfg_path = out / CONFIG_FILE
+    if cfg_path.exists():
+        if read_modular_config(cfg_path).digest() != config.digest():
+            raise ValueError(
+                f"out directory {str(out)!r} holds a different sweep (config.json differs); "
+                "use a new --out or the same settings"
+            )
+    else:
+        atomic_write(cfg_path, json.dumps(config.to_dict(), indent=2))
+    return out
+
+
+def compute_modular_point(N: int, config: ModularSweepConfig, threads: int | None) -> dict[str, Any]:
+    """Simulate one N (2 kinds x alphas x seeds in one simulate call) and return its arrays; writes nothing."""
+    start = time.perf_counter()
+    rec = config.record_steps()
+    models = [m for a in config.alphas for m in config.models(a, N)]  # alpha-major, kind-minor
+    res = simulate(models, config.steps, seeds=list(config.seeds), record=rec, dtype=config.dtype, threads=threads)
+    A, S = len(config.alphas), len(config.seeds)
+    total = res.total_loss().reshape(A, 2, S, -1).transpose(1, 0, 2, 3)  # (kind, alpha, seed, n_rec)
+    plateau = [float(modular_plateau(config.n_skills, N, a, config.loss)) for a in config.alphas]
+    return {
+        "steps": rec,
+        "total_loss": total,
+        "plateau": np.array(plateau),
+        "N": np.asarray(N),
+        "alphas": np.array(config.alphas),
+        "seeds": np.array(config.seeds),
+        "kinds": np.array(KINDS),
+        "backends": np.array(sorted({str(c.metadata["backend"]) for c in res.curves})),
+        "digest": np.asarray(config.digest()),
+        "seconds": np.asarray(time.perf_counter() - start),
+        "peak_rss_kib": np.asarray(_peak_rss_kib()),
+    }
+
+
+def read_modular_point(config: ModularSweepConfig, path: Path) -> np.ndarray | None:
+    """total_loss (2, n_alphas, n_seeds, n_rec) of a point file; None (with a warning) if missing or unreadable.
+
+    As the scaling sweep's read_point: a truncated or corrupted file counts as missing (recomputed),
+    one written by another configuration is an error.
+    """
+    if not path.exists():
+        return None
+    shape = (2, len(config.alphas), len(config.seeds), config.record_steps().size)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+        if bad is not None:
+            raise zipfile.BadZipFile(f"bad CRC in {bad}")
+        with np.load(path, allow_pickle=False) as data:
+            digest = str(data["digest"])
+            total = np.asarray(data["total_loss"])
+            steps = np.asarray(data["steps"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        _log.warning("point file %s is unreadable (%s: %s); treating it as missing", path, type(exc).__name__, exc)
+        return None
+    if digest != config.digest():
+        raise ValueError(f"{str(path)!r} belongs to a different sweep configuration")
+    if total.shape != shape or not np.array_equal(steps, config.record_steps()):
+        _log.warning("point file %s has the wrong shapes %s; treating it as missing", path, total.shape)
+        return None
+    return total
+
+
+def _missing(config: ModularSweepConfig, out: Path, Ns: Sequence[int]) -> list[int]:
+    todo = []
+    for N in Ns:
+        path = point_path(out, N)
+        if read_modular_point(config, path) is None:
+            if path.exists():
+                _log.warning("recomputing %s", path)
+            todo.append(N)
+    return todo
+
+
+def run_modular_sweep(
+    config: ModularSweepConfig,
+    out_dir: str | Path,
+    *,
+    shard: tuple[int, int] = (0, 1),
+    jobs: int = 1,
+    threads: int | None = None,
+    progress: bool = False,
+    scheduler: str | Scheduler | None = None,
+    timeout: float = DEFAULT_CONNECT_TIMEOUT,
+) -> list[Path]:
+    """Run this shard's missing points; returns the point files written now.
+
+    Each point (one N) writes, once, total_loss (2 kinds, n_alphas, n_seeds, n_rec), the modular
+    plateau (n_alphas,), steps and seeds. Arguments and errors as run_scaling_sweep's: jobs local
+    processes (one torch thread each), or a Dask `scheduler`; SweepPointsFailed when points raise
+    (the others are written).
+    """
+    out = _prepare_dir(config, out_dir)
+    jobs = as_count(jobs, "jobs")
+    sched = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
+    mine = shard_points(config.points(), *shard)
+    todo = sorted(_missing(config, out, mine), reverse=True)  # largest N first: the expensive points
+    in_workers = sched.uses_dask or jobs > 1
+    args = (config, (threads or 1) if in_workers else threads)
+    written: list[Path] = []
+    failures: list[PointFailure] = []
+    bar = _progress_bar(progress, len(mine), len(mine) - len(todo), shard)
+    try:
+        if todo:
+            key = functools.partial(_task_key, f"{config.digest()}-{uuid.uuid4().hex[:8]}")
+            with run_points(
+                compute_modular_point, todo, args, scheduler=sched, jobs=jobs, key=key, timeout=timeout
+            ) as (results, workers, dashboard):
+                _announce(bar, dashboard)
+                _consume(results, out, written, failures, bar, workers)
+    finally:
+        if bar is not None:
+            bar.close()
+    if failures:
+        raise SweepPointsFailed(sorted(failures, key=lambda f: f.item), len(written))
+    return sorted(written)
+
+
+def _task_key(token: str, N: int) -> str:
+    return f"skillode-modular-{token}-N{N}"
+
+
+@dataclass(frozen=True, eq=False)
+class ModularSweepResults:
+    """A modular sweep's results gathered from its point files.
+
+    Attributes:
+        config: the sweep configuration.
+        steps: shape (n_rec,), recorded steps.
+        points: shape (n_points,), the N of each point (config.points()).
+        total_loss: shape (2, n_alphas, n_points, n_seeds, n_rec), sum_k p_k l_k, kinds (modular,
+            non-modular); NaN for missing points.
+        missing: the N values with no point file yet.
+    """
+
+    config: ModularSweepConfig
+    steps: np.ndarray
+    points: np.ndarray
+    total_loss: np.ndarray
+    missing: tuple[int, ...]
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        values = {"alphas": cfg.alphas, "Ns": cfg.Ns, "curve_N": cfg.curve_N, "seeds": cfg.seeds}
+        values.update({"steps": self.steps, "total_loss": self.total_loss, "missing": self.missing})
+        return short_repr(self, (), array_items=0, values=values)
+
+    def at(self, N: int) -> np.ndarray:
+        """total_loss at one N, shape (2, n_alphas, n_seeds, n_rec)."""
+        hit = np.flatnonzero(self.points == N)
+        if hit.size == 0:
+            raise ValueError(f"N = {N} is not a point of this sweep; its points: {tuple(int(v) for v in self.points)}")
+        return self.total_loss[:, :, int(hit[0])]
+
+
+def load_modular_sweep(out_dir: str | Path) -> ModularSweepResults:
+    """Gather a sweep's point files; a missing, truncated or corrupted point is NaN and listed in `missing`."""
+    out = Path(out_dir)
+    cfg_path = out / CONFIG_FILE
+    if not cfg_path.exists():
+        raise ValueError(f"{str(out)!r} holds no sweep ({CONFIG_FILE} missing)")
+    config = read_modular_config(cfg_path)
+    rec = config.record_steps()
+    points = config.points()
+    total = np.full((2, len(config.alphas), len(points), len(config.seeds), rec.size), np.nan)
+    missing = []
+    for j, N in enumerate(points):
+        point = read_modular_point(config, point_path(out, N))
+        if point is None:
+            missing.append(N)
+        else:
+            total[:, :, j] = point
+    return ModularSweepResults(config, rec, np.array(points), total, tuple(missing))
+
+
+@dataclass(frozen=True, eq=False)
+class ModularSummary:
+    """Final loss versus N, loss versus steps at curve_N, their ratios, and the closed forms beside them.
+
+    Attributes (seed medians, as the notebook takes them; kinds in the order modular, non-modular):
+        alphas, Ns: the grid; curve_N: the N of the curves; n_skills: n.
+        final_loss: shape (2, n_alphas, n_Ns), the loss after the last step.
+        ratio: shape (n_alphas, n_Ns), non-modular / modular final loss.
+        plateau: shape (n_alphas, n_Ns), the modular closed form l0 sum_{k>N} p_k.
+        halfspace: shape (n_Ns,), Wendel's P(n tasks lie in a half-space of R^N).
+        crossing_N: shape (n_alphas,), where the ratio first falls below 1 (log-interpolated; NaN: never).
+        steps: shape (n_rec,); curves: shape (2, n_alphas, n_rec); curve_ratio: shape (n_alphas, n_rec).
+        step_exponent: per kind, per alpha, the power law of the curve over steps in step_window
+            (None where it cannot be fitted).
+        step_window: (first, last) step of those fits (the notebook's fitting window 50..200).
+    """
+
+    alphas: tuple[float, ...]
+    Ns: tuple[int, ...]
+    curve_N: int
+    n_skills: int
+    final_loss: np.ndarray
+    ratio: np.ndarray
+    plateau: np.ndarray
+    halfspace: np.ndarray
+    crossing_N: np.ndarray
+    steps: np.ndarray
+    curves: np.ndarray
+    curve_ratio: np.ndarray
+    step_exponent: tuple[tuple[PowerLawFit | None, ...], ...]
+    step_window: tuple[float, float]
+
+    def __repr__(self) -> str:
+        values = {"alphas": self.alphas, "Ns": self.Ns, "crossing_N": tuple(float(v) for v in self.crossing_N)}
+        return short_repr(self, (), values=values)
+
+    def to_dict(self) -> dict:
+        """JSON-ready (NaN as None)."""
+        out: dict[str, Any] = {"kinds": list(KINDS)}
+        for name in ("alphas", "Ns", "curve_N", "n_skills", "step_window"):
+            out[name] = getattr(self, name)
+        for name in ("final_loss", "ratio", "plateau", "halfspace", "crossing_N", "steps", "curves", "curve_ratio"):
+            out[name] = _json_array(getattr(self, name))
+        out["step_exponent"] = [[None if f is None else asdict(f) for f in row] for row in self.step_exponent]
+        return out
+
+
+def _json_array(a: np.ndarray) -> Any:
+    return [_json_array(v) for v in a] if np.ndim(a) else (None if not np.isfinite(a) else a.item())
+
+
+def _crossing(Ns: np.ndarray, ratio: np.ndarray) -> float:
+    """The first N where ratio goes from >= 1 to < 1, interpolated in log N and log ratio; NaN if none."""
+    for j in range(1, Ns.size):
+        r0, r1 = ratio[j - 1], ratio[j]
+        if np.isfinite(r0) and np.isfinite(r1) and r0 >= 1.0 > r1 and r0 > 0 and r1 > 0:
+            f = math.log(r0) / (math.log(r0) - math.log(r1))
+            return float(math.exp(math.log(Ns[j - 1]) + f * math.log(Ns[j] / Ns[j - 1])))
+    return math.nan
+
+
+def _step_fit(steps: np.ndarray, curve: np.ndarray, window: tuple[float, float]) -> PowerLawFit | None:
+    keep = (steps >= window[0]) & (steps <= window[1]) & (steps > 0) & np.isfinite(curve) & (curve > 0)
+    if keep.sum() < 3:
+        return None
+    return fit_power_law(steps[keep], curve[keep])
+
+
+def summarize_modular(
+    results: ModularSweepResults, *, step_window: tuple[float, float] = (50.0, 200.0)
+) -> ModularSummary:
+    """Seed medians of the final losses and of the curves at curve_N, the ratios, the closed forms."""
+    cfg = results.config
+    idx = [int(np.flatnonzero(results.points == N)[0]) for N in cfg.Ns]
+    with np.errstate(invalid="ignore", divide="ignore"):  # a missing point is NaN throughout
+        final = np.median(results.total_loss[..., -1][:, :, idx], axis=-1)  # (2, A, n_Ns)
+        ratio = final[1] / final[0]
+        curves = np.median(results.at(cfg.curve_N), axis=2)  # (2, A, n_rec)
+        curve_ratio = curves[1] / curves[0]
+    Ns = np.array(cfg.Ns, dtype=np.float64)
+    plateau = np.stack([modular_plateau(cfg.n_skills, np.array(cfg.Ns), a, cfg.loss) for a in cfg.alphas])
+    steps = results.steps.astype(np.float64)
+    window = (float(step_window[0]), float(step_window[1]))
+    fits = tuple(tuple(_step_fit(steps, curves[k, i], window) for i in range(len(cfg.alphas))) for k in range(2))
+    return ModularSummary(
+        alphas=cfg.alphas,
+        Ns=cfg.Ns,
+        curve_N=cfg.curve_N,
+        n_skills=cfg.n_skills,
+        final_loss=final,
+        ratio=ratio,
+        plateau=plateau,
+        halfspace=halfspace_probability(cfg.n_skills, np.array(cfg.Ns)),
+        crossing_N=np.array([_crossing(Ns, ratio[i]) for i in range(len(cfg.alphas))]),
+        steps=results.steps.copy(),
+        curves=curves,
+        curve_ratio=curve_ratio,
+        step_exponent=fits,
+        step_window=window,
+    )

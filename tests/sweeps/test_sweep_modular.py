@@ -1,0 +1,202 @@
+"""The modular sweep (paper Fig 18): closed forms, a direct simulate, planted data, files and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from skillode import GeometryModel, simulate, zipf_frequencies
+from skillode.cli import main
+from skillode.sweeps import (
+    ModularSweepConfig,
+    ModularSweepResults,
+    ScalingSweepConfig,
+    halfspace_probability,
+    load_modular_sweep,
+    modular_plateau,
+    preset_config,
+    read_modular_point,
+    run_modular_sweep,
+    summarize_modular,
+)
+from skillode.sweeps._scaling import point_path
+
+pytest.importorskip("torch")
+
+LN2 = math.log(2.0)
+
+
+def _tiny(**changes) -> ModularSweepConfig:
+    kw = dict(
+        alphas=(1.0, 2.0),
+        Ns=(4, 10, 30),
+        curve_N=10,
+        seeds=(0, 1),
+        steps=300,
+        n_skills=40,
+        n_record=40,
+        dtype="float64",
+    )
+    kw.update(changes)
+    return ModularSweepConfig(**kw)
+
+
+# ---------------------------------------------------------------- closed forms, against direct sums
+def test_modular_plateau_is_the_unlearnable_tail_mass():
+    n, alpha = 50, 1.4
+    w = np.arange(1, n + 1) ** -alpha
+    w /= w.sum()
+    for N in (0, 1, 7, 49, 50, 80):
+        direct = LN2 * sum(w[k] for k in range(N, n))  # tasks N+1..n (1-based) are zero vectors
+        assert modular_plateau(n, N, alpha) == pytest.approx(direct, rel=1e-13, abs=1e-300)
+        assert modular_plateau(n, N, alpha, "mse") == pytest.approx(direct / LN2, rel=1e-13, abs=1e-300)
+    np.testing.assert_allclose(
+        modular_plateau(n, [1, 7], alpha), [modular_plateau(n, 1, alpha), modular_plateau(n, 7, alpha)]
+    )
+    with pytest.raises(ValueError, match="N must be"):
+        modular_plateau(n, 2.5, alpha)
+    with pytest.raises(ValueError, match="alpha"):
+        modular_plateau(n, 3, -1.0)
+    with pytest.raises(ValueError, match="loss"):
+        modular_plateau(n, 3, 1.0, "hinge")
+
+
+def test_halfspace_probability_is_wendels_binomial_sum():
+    for n in (1, 2, 5, 12, 25):
+        for N in (1, 2, 3, 6, 12, 30):
+            exact = sum(math.comb(n - 1, k) for k in range(min(N, n))) / 2 ** (n - 1)
+            assert halfspace_probability(n, N) == pytest.approx(exact, rel=1e-12)
+    assert halfspace_probability(1000, 500) == pytest.approx(0.5, abs=1e-12)  # n = 2N: exactly 1/2
+    assert halfspace_probability(10, 10) == 1.0
+    with pytest.raises(ValueError, match="N must be positive"):
+        halfspace_probability(10, 0)
+    with pytest.raises(ValueError, match="n"):
+        halfspace_probability(0, 3)
+
+
+# ---------------------------------------------------------------- the sweep against closed forms and simulate
+def test_exact_gradient_sweep_sits_on_the_closed_form_and_matches_simulate(tmp_path):
+    # SignGD with the exact gradient moves every learnable skill by lr per step: the modular final
+    # loss is plateau + (1 - tail) log(1 + exp(-lr t)) exactly. The random-task runs are what a
+    # direct simulate with the same seeds gives.
+    cfg = _tiny(optimizer="signgd", batch=None, lr=0.02)
+    written = run_modular_sweep(cfg, tmp_path, jobs=1)
+    assert len(written) == 3 and run_modular_sweep(cfg, tmp_path) == []  # resumable: nothing left to do
+    res = load_modular_sweep(tmp_path)
+    assert res.missing == () and res.total_loss.shape == (2, 2, 3, 2, res.steps.size)
+    for i, a in enumerate(cfg.alphas):
+        for j, N in enumerate(cfg.Ns):
+            tail = modular_plateau(40, N, a)
+            expect = tail + (1 - tail / LN2) * math.log1p(math.exp(-0.02 * cfg.steps))
+            np.testing.assert_allclose(res.total_loss[0, i, j, :, -1], expect, rtol=1e-12)
+    direct = simulate(
+        GeometryModel(zipf_frequencies(40, 2.0), 10, tasks="gaussian", loss="ce", optimizer="signgd", lr=0.02),
+        cfg.steps,
+        seeds=[0, 1],
+        record=cfg.record_steps(),
+        dtype="float64",
+    )
+    np.testing.assert_allclose(res.at(10)[1, 1], direct.total_loss(), rtol=1e-12)
+    with np.load(point_path(tmp_path, 10)) as data:
+        assert data["seeds"].tolist() == [0, 1] and data["kinds"].tolist() == ["modular", "non-modular"]
+        np.testing.assert_allclose(data["plateau"], [modular_plateau(40, 10, a) for a in cfg.alphas])
+    assert json.loads((tmp_path / "config.json").read_text())["seeds"] == [0, 1]
+
+
+def test_paper_batches_reach_the_plateau_and_random_tasks_cannot_beat_it_at_small_N(tmp_path):
+    # The paper's optimizer and batches (Adam betas (0, 0), eps 1e-8, B = 1024): at n = 40 every
+    # learnable skill is sampled often, so the modular loss ends within 1 % of its plateau; with
+    # N = 4 of 40 tasks (Wendel P = 1e-8) the random tasks cannot all be learned and end far above it.
+    cfg = _tiny(steps=1500, Ns=(4, 10), curve_N=4)
+    run_modular_sweep(cfg, tmp_path, shard=(0, 2))
+    assert load_modular_sweep(tmp_path).missing == (10,)  # shard 0/2 of points (4, 10)
+    run_modular_sweep(cfg, tmp_path, shard=(1, 2))
+    summary = summarize_modular(load_modular_sweep(tmp_path))
+    np.testing.assert_allclose(summary.final_loss[0], summary.plateau, rtol=1e-2)
+    assert np.all(summary.final_loss[0] >= summary.plateau * (1 - 1e-6))  # the plateau is a floor
+    assert np.all(summary.ratio[:, 0] > 1.2)
+    assert summary.halfspace[0] == pytest.approx(halfspace_probability(40, 4))
+    assert summary.curves.shape == (2, 2, cfg.record_steps().size)
+    assert np.all(summary.curves[0, :, 0] == pytest.approx(LN2))
+    json.dumps(summary.to_dict(), allow_nan=False)  # NaN-free JSON
+
+
+def test_summary_on_planted_data_finds_the_crossing_and_the_step_exponent():
+    # No simulation: ratio(N) = (N / 300)^-1 crosses 1 at N = 300 exactly (log interpolation is exact
+    # for a power law); the curves follow S^-0.7 (modular) and 2 S^-0.4 (non-modular).
+    cfg = ModularSweepConfig(alphas=(1.0, 2.0), Ns=(100, 200, 400, 800), curve_N=100, seeds=(0,), steps=2000)
+    steps = cfg.record_steps()
+    S = np.maximum(steps, 1).astype(float)
+    N = np.array(cfg.points(), float)[:, None, None]
+    total = np.empty((2, 2, N.size, 1, steps.size))
+    total[0] = 0.01 * S**-0.7 / S[-1] ** -0.7
+    total[1] = 0.01 * (N / 300.0) ** -1.0 * (2 * S**-0.4 / (2 * S[-1] ** -0.4))
+    total[0, :, 0, 0] = S**-0.7
+    total[1, :, 0, 0] = 2 * S**-0.4
+    results = ModularSweepResults(cfg, steps, np.array(cfg.points()), total, ())
+    summary = summarize_modular(results)
+    np.testing.assert_allclose(summary.crossing_N, 300.0, rtol=1e-9)
+    assert summary.step_exponent[0][0].exponent == pytest.approx(0.7, abs=1e-9)
+    assert summary.step_exponent[1][1].exponent == pytest.approx(0.4, abs=1e-9)
+    never = ModularSweepResults(cfg, steps, np.array(cfg.points()), total[::-1].copy(), ())
+    assert np.all(np.isnan(summarize_modular(never).crossing_N))
+    assert "\n" not in repr(summary) and "array(" not in repr(results)
+
+
+# ---------------------------------------------------------------- configuration, files, CLI
+def test_paper_preset_is_the_notebook_grid():
+    cfg = preset_config("paper")
+    assert cfg.Ns == tuple(range(20, 1001, 20)) and len(cfg.points()) == 50  # curve_N = 100 is one of them
+    assert cfg.seeds == (0, 1, 2, 3) and cfg.steps == 99_000 and cfg.n_skills == 1000
+    assert cfg.alphas == (1.0, 1.2, 1.4, 1.6, 1.8, 2.0) and cfg.curve_N == 100
+    assert (cfg.optimizer, cfg.betas, cfg.eps, cfg.lr, cfg.batch, cfg.loss) == (
+        "adam",
+        (0.0, 0.0),
+        1e-8,
+        0.01,
+        1024,
+        "ce",
+    )
+    mod, rand = cfg.models(1.4, 100)
+    assert mod.n_learnable == 100 and rand.tasks == "gaussian" and rand.N == 100
+    assert preset_config("paper", steps=10).steps == 10
+    with pytest.raises(ValueError, match="preset"):
+        preset_config("huge")
+
+
+def test_config_errors_name_the_argument(tmp_path):
+    with pytest.raises(ValueError, match="curve_N"):
+        _tiny(curve_N=0)
+    with pytest.raises(ValueError, match="Ns must be distinct"):
+        _tiny(Ns=(4, 4))
+    with pytest.raises(ValueError, match="betas"):
+        _tiny(betas=(0.0, 1.5))
+    with pytest.raises(ValueError, match="not a modular sweep"):
+        ModularSweepConfig.from_dict(ScalingSweepConfig().to_dict())
+    cfg = _tiny(steps=20)
+    assert ModularSweepConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))).digest() == cfg.digest()
+    run_modular_sweep(cfg, tmp_path)
+    with pytest.raises(ValueError, match="holds a different sweep"):
+        run_modular_sweep(_tiny(steps=21), tmp_path)
+    path = point_path(tmp_path, 30)
+    path.write_bytes(path.read_bytes()[:100])  # truncated: recomputed on the next run
+    assert read_modular_point(cfg, path) is None
+    assert run_modular_sweep(cfg, tmp_path) == [path]
+
+
+def test_cli_sweep_modular(tmp_path, capsys):
+    out = tmp_path / "mod"
+    args = ["sweep", "modular", "--out", str(out), "--skills", "30", "--N", "3", "8", "20", "--curve-N", "8"]
+    args += ["--alphas", "1.0", "2.0", "--seeds", "0", "--steps", "400", "--no-progress"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "sweep modular: 3 point(s) written, 0 of 3 missing" in text
+    assert "P(tasks in a half-space) = 1/2 at N = 15" in text and "alpha=2:" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["Ns"] == [3, 8, 20] and summary["kinds"] == ["modular", "non-modular"]
+    assert (out / "modular.png").stat().st_size > 1000
+    assert main(["sweep", "modular", "--out", str(tmp_path / "x"), "--tasks", "basis"]) == 2
+    assert "--tasks does not apply" in capsys.readouterr().err
