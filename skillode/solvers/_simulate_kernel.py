@@ -258,3 +258,65 @@ def kernels():
     # per step, ~2x the step time of the smallest runs.
     advance = numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, nogil=True, _nrt=False)(_advance)
     return advance, jit(_skills)
+
+
+def alias_tables(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Walker/Vose alias tables (prob, alias) of the distribution p, shape (n,) each.
+
+    A sample is k = floor(u n) with u uniform in [0, 1), kept if frac(u n) < prob[k], else alias[k]:
+    one uniform and two table reads per sample, whatever n (np.random.multinomial walks all n
+    categories per draw). Exact up to the rounding of p n.
+    """
+    q = np.asarray(p, dtype=np.float64) * (p.size / float(np.sum(p)))
+    prob, alias = np.ones(p.size), np.arange(p.size, dtype=np.int64)
+    small = [int(i) for i in np.flatnonzero(q < 1.0)]
+    large = [int(i) for i in np.flatnonzero(q >= 1.0)]
+    while small and large:
+        s, big = small.pop(), large.pop()
+        prob[s], alias[s] = q[s], big
+        q[big] -= 1.0 - q[s]
+        (small if q[big] < 1.0 else large).append(big)
+    return prob, alias  # the leftovers (rounding) keep prob 1: they always sample themselves
+
+
+def _alias_fractions(u, prob, alias, rows, scale, out):
+    """out[t, rows[a]] = scale x the counts of the samples u[t] under tables (prob[a], alias[a])."""
+    this, B = u.shape
+    A, n = prob.shape
+    for t in range(this):
+        for a in range(A):
+            for q in range(n):
+                out[t, rows[a], q] = 0.0
+        for b in range(B):
+            x = u[t, b] * n
+            i = min(int(x), n - 1)
+            f = x - i
+            for a in range(A):
+                j = i if f < prob[a, i] else alias[a, i]
+                out[t, rows[a], j] += scale
+
+
+def alias_fractions(u, prob, alias, rows, scale, out) -> None:
+    """Fill out (this, R, n) rows `rows` with sample fractions drawn from uniforms u (this, B).
+
+    The runs in `rows` share u (runs of one seed share their count stream), so the uniforms are
+    drawn once for all of them. Compiled when numba is installed, a vectorised numpy loop otherwise.
+    """
+    if available():
+        _alias_kernel()(u, prob, alias, rows, scale, out)
+        return
+    this, B = u.shape
+    x = u * prob.shape[1]
+    idx = np.minimum(x.astype(np.int64), prob.shape[1] - 1)
+    frac = x - idx
+    offsets = (np.arange(this) * prob.shape[1])[:, None]
+    for a, r in enumerate(rows):
+        pick = np.where(frac < prob[a][idx], idx, alias[a][idx]) + offsets
+        out[:, r] = np.bincount(pick.ravel(), minlength=out.shape[0] * out.shape[2]).reshape(this, -1) * scale
+
+
+@cache
+def _alias_kernel():
+    import numba
+
+    return numba.njit(cache=True, boundscheck=False, nogil=True)(_alias_fractions)

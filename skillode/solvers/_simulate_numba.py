@@ -6,15 +6,14 @@ import numpy as np
 
 from . import _simulate_kernel
 from ._streams import (
-    _count_fractions,
-    _count_streams,
+    _count_drawer,
     _noise_streams,
     _task_matrices,
     _torch,
 )
 
 
-def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
+def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar, counts="multinomial"):
     """The compiled-loop twin of _run_group (same streams, same update order); loss (n_rec, n) per run."""
     R = len(runs)
     m0 = runs[0][0]
@@ -29,8 +28,7 @@ def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
     moments = [np.zeros((R, D) if used else (R, 0), dtype=dt) for used in (opt >= 2, opt >= 3, opt == 4)]
     S, G = np.empty(n, dtype=dt), np.empty(D, dtype=dt)
     batch = m0.batch
-    count_rngs = _count_streams(runs) if batch is not None else None
-    probs = [m.weights for m, _ in runs]
+    draw = _count_drawer(runs, batch, counts) if batch is not None else None
     noise = np.array([m.noise for m, _ in runs], dtype=dt).reshape(1, R, 1)
     noise_gens = None
     if np.any(noise > 0):  # drawn with torch, so that both backends share the noise streams
@@ -44,7 +42,7 @@ def _run_group_numba(runs, steps, rec, dtype_name, chunk, bar):
     k = 0
     while k < steps:
         this = min(chunk, steps - k)
-        Wc = no_counts if batch is None else _count_fractions(count_rngs, probs, batch, this).astype(dt)
+        Wc = no_counts if batch is None else draw(this).astype(dt)
         Zc = no_noise if noise_gens is None else _noise_chunk(noise_gens, noise, this, D, dt)
         advance(
             X,

@@ -5,15 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from ._streams import (
-    _count_fractions,
-    _count_streams,
+    _count_drawer,
     _noise_streams,
     _task_matrices,
     _torch,
 )
 
 
-def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
+def _run_group(runs, steps, rec, dev, tdtype, chunk, bar, counts="multinomial"):
     """Advance runs that share n, N, loss, optimizer, batch size and task kind; loss (R, n_rec, n) per run."""
     torch = _torch()
     R = len(runs)
@@ -32,9 +31,8 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
     )
 
     gen_dev = dev if dev.type == "cuda" else torch.device("cpu")
-    count_rngs = _count_streams(runs) if batch is not None else []
+    draw = _count_drawer(runs, batch, counts) if batch is not None else None
     noise_gens = _noise_streams(runs, torch, gen_dev) if use_noise else []
-    probs = [m.weights for m, _ in runs]
     # A uniform learning rate is applied as a Python float: one fused op per step instead of two.
     lr_scalar = float(lr[0, 0]) if bool((lr == lr[0, 0]).all()) else None
 
@@ -51,7 +49,7 @@ def _run_group(runs, steps, rec, dev, tdtype, chunk, bar):
             if is_rec[k]:
                 out[rec_ptr] = skills(X)
             break
-        Wc = None if batch is None else _count_chunk(count_rngs, probs, batch, this, torch, dev, tdtype)
+        Wc = None if batch is None else _count_chunk(draw, this, torch, dev, tdtype)
         Zc = _noise_chunk(noise_gens, noise, this, X.shape, torch, dev, tdtype) if use_noise else None
         for j in range(this):
             S = skills(X)
@@ -132,9 +130,9 @@ def _run_settings(runs, torch, dev, tdtype):
     return W, lr, noise, (B, eps, amix)
 
 
-def _count_chunk(count_rngs, probs, batch, this, torch, dev, tdtype):
-    """Sample fractions of the next `this` steps, shape (this, R, n), from each run's count stream."""
-    return torch.as_tensor(_count_fractions(count_rngs, probs, batch, this), device=dev).to(tdtype)
+def _count_chunk(draw, this, torch, dev, tdtype):
+    """Sample fractions of the next `this` steps, shape (this, R, n), from the runs' count streams."""
+    return torch.as_tensor(draw(this), device=dev).to(tdtype)
 
 
 def _noise_chunk(noise_gens, noise, this, shape, torch, dev, tdtype):

@@ -34,10 +34,19 @@ from .._repr import short_repr
 from ..models import GeometryModel, zipf_frequencies
 from ..models._geometry import OPTIMIZERS
 from ..solvers import log_steps, simulate
+from ..solvers._streams import COUNT_METHODS
 from ._engine import DEFAULT_CONNECT_TIMEOUT, PointFailure, Scheduler, parse_scheduler, run_points
 
 CONFIG_FILE = "config.json"
 POINTS_DIR = "points"
+PRESETS = ("default", "paper", "paper-signgd")
+# Fields added after the first sweeps were written: left out of config.json (and so of the digest)
+# at these defaults, so that older sweep folders keep their digest and resume.
+_LATER_FIELDS = {"betas": None, "eps": 1e-8, "counts": "multinomial", "record_extra": ()}
+# A point simulates its seeds in groups whose task matrices fit in about this many bytes (one
+# core's L2): the two products per step read every matrix, and four N = 1000 matrices (16 MB) run
+# from memory at half the speed of one (4 MB) read from cache (benchmarks/bench_fig10.py).
+TASK_CACHE_BYTES = 2 * 2**20
 _log = logging.getLogger("skillode.sweeps")
 
 
@@ -58,6 +67,11 @@ class ScalingSweepConfig:
         optimizer, lr, loss, tasks, batch: the GeometryModel settings of every run.
         n_record: about this many log-spaced steps are recorded.
         dtype: "float32" (default: the sweep is memory-bandwidth bound) or "float64".
+        betas, eps: the optimizer's momenta (None: GeometryModel's defaults) and Adam's eps.
+        counts: how batch counts are drawn, "multinomial" or "alias" (see simulate).
+        record_extra: steps recorded besides the log-spaced ones (e.g. the notebook's 99,000).
+
+    ScalingSweepConfig.preset("paper") is the paper's Fig 10 grid (see preset).
     """
 
     alphas: tuple[float, ...] = (1.25, 1.5, 1.75, 2.0)
@@ -72,6 +86,10 @@ class ScalingSweepConfig:
     batch: int | None = None
     n_record: int = 80
     dtype: str = "float32"
+    betas: tuple[float, ...] | None = None
+    eps: float = 1e-8
+    counts: str = "multinomial"
+    record_extra: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         alphas = tuple(as_scalar(a, "alphas", nonnegative=True) for a in self.alphas)
@@ -95,11 +113,66 @@ class ScalingSweepConfig:
             object.__setattr__(self, "batch", as_count(self.batch, "batch"))
         object.__setattr__(self, "n_record", as_count(self.n_record, "n_record", minimum=2))
         object.__setattr__(self, "dtype", choice(self.dtype, "dtype", ("float32", "float64")))
+        self._check_later_fields()
         # Validate one model early so a bad combination (e.g. orthogonal tasks with N < n) fails here.
         self.model(self.alphas[0], self.Ns[0])
 
+    def _check_later_fields(self) -> None:
+        if self.betas is not None:
+            object.__setattr__(self, "betas", tuple(as_scalar(b, "betas") for b in self.betas))
+        object.__setattr__(self, "eps", as_scalar(self.eps, "eps", nonnegative=True))
+        object.__setattr__(self, "counts", choice(self.counts, "counts", COUNT_METHODS))
+        extra = tuple(sorted(as_count(v, "record_extra", minimum=0) for v in self.record_extra))
+        if any(v > self.steps for v in extra):
+            raise ValueError(f"record_extra must lie within [0, steps={self.steps}], got {extra}")
+        object.__setattr__(self, "record_extra", extra)
+
+    @classmethod
+    def preset(cls, name: str = "default", **changes: Any) -> ScalingSweepConfig:
+        """A named grid, with `changes` applied: "default" (scaled down, SignGD), or the paper's Fig 10.
+
+        "paper" is the grid of the paper's script run_nsl.py as Fig10_nsl.ipynb reads it (its Adam
+        panel): N = 20, 40, ..., 1000; alphas 0.5, 1.0, 1.2, ..., 2.0; seeds 0..3; n = 1000 unit
+        Gaussian task vectors; cross-entropy; batches of 1024; torch Adam, lr 0.01, betas
+        (0.9, 0.999), eps 1e-8 (torch's defaults, the script's active line); 100,000 updates.
+        "paper-signgd" is its SignGD panel: the same with betas (0, 0) (the script's commented
+        line). The script saves the loss of every step; the notebook reads losses[-1] of the file
+        saved at step 99,000, i.e. the loss after 99,000 updates, so that step is recorded too,
+        besides 200 log-spaced ones. Batch counts are drawn by the alias method (the same
+        distribution as the script's np.random.choice, about 7x cheaper than multinomial draws).
+        """
+        name = choice(name, "preset", PRESETS)
+        if name == "default":
+            return cls(**changes)
+        grid: dict[str, Any] = {
+            "alphas": (0.5, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0),
+            "Ns": tuple(range(20, 1001, 20)),
+            "seeds": (0, 1, 2, 3),
+            "steps": 100_000,
+            "n_skills": 1000,
+            "optimizer": "adam",
+            "betas": (0.9, 0.999) if name == "paper" else (0.0, 0.0),
+            "eps": 1e-8,
+            "lr": 0.01,
+            "loss": "ce",
+            "tasks": "gaussian",
+            "batch": 1024,
+            "n_record": 200,
+            "record_extra": (99_000,),
+            "dtype": "float32",
+            "counts": "alias",
+        }
+        grid.update(changes)
+        if "record_extra" not in changes:  # fewer steps (a trial run): the notebook's step only if reached
+            grid["record_extra"] = tuple(v for v in grid["record_extra"] if v <= grid["steps"])
+        return cls(**grid)
+
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(asdict(self)))
+        data = json.loads(json.dumps(asdict(self)))
+        for key, default in _LATER_FIELDS.items():
+            if getattr(self, key) == default:
+                del data[key]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> ScalingSweepConfig:
@@ -122,10 +195,21 @@ class ScalingSweepConfig:
             optimizer=self.optimizer,
             lr=self.lr,
             batch=self.batch,
+            betas=self.betas,
+            eps=self.eps,
         )
 
     def record_steps(self) -> np.ndarray:
-        return log_steps(self.steps, self.n_record)
+        """The recorded steps: about n_record log-spaced ones (0 and steps included) and record_extra."""
+        steps = log_steps(self.steps, self.n_record)
+        return np.union1d(steps, np.asarray(self.record_extra, dtype=np.int64)) if self.record_extra else steps
+
+    def seed_groups(self, N: int) -> list[tuple[int, ...]]:
+        """The seeds of one point in the groups simulated together (task matrices within TASK_CACHE_BYTES)."""
+        itemsize = 4 if self.dtype == "float32" else 8
+        per_seed = self.n_skills * N * itemsize
+        k = max(1, TASK_CACHE_BYTES // per_seed)
+        return [self.seeds[i : i + k] for i in range(0, len(self.seeds), k)]
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -201,12 +285,24 @@ def compute_point(N: int, config: ScalingSweepConfig, threads: int | None) -> di
     start = time.perf_counter()
     rec = config.record_steps()
     models = [config.model(a, N) for a in config.alphas]
-    res = simulate(models, config.steps, seeds=list(config.seeds), record=rec, dtype=config.dtype, threads=threads)
-    A, S = len(config.alphas), len(config.seeds)
+    A = len(config.alphas)
+    total, final = [], []
+    for seeds in config.seed_groups(N):  # every run's numbers are independent of the grouping
+        res = simulate(
+            models,
+            config.steps,
+            seeds=list(seeds),
+            record=rec,
+            dtype=config.dtype,
+            threads=threads,
+            counts=config.counts,
+        )
+        total.append(res.total_loss().reshape(A, len(seeds), -1))
+        final.append(np.stack([c.loss[-1] for c in res.curves]).reshape(A, len(seeds), -1))
     return {
         "steps": rec,
-        "total_loss": res.total_loss().reshape(A, S, -1),
-        "final_loss": np.stack([c.loss[-1] for c in res.curves]).reshape(A, S, -1).astype(np.float32),
+        "total_loss": np.concatenate(total, axis=1),
+        "final_loss": np.concatenate(final, axis=1).astype(np.float32),
         "N": np.asarray(N),
         "alphas": np.array(config.alphas),
         "seeds": np.array(config.seeds),

@@ -1,0 +1,73 @@
+"""The paper's Fig 10 grid (ScalingSweepConfig.preset("paper")): measured per-step cost and projection.
+
+Run by hand:  .venv/bin/python benchmarks/bench_fig10.py [--steps 400] [--Ns 100 500 1000]
+
+Figures printed:
+  1. microseconds per step of one (seed, N) group (the 7 alphas batched) at each N, for the
+     multinomial batch counts (before) and the alias counts the preset uses (after), simulated as
+     compute_point does (seeds grouped by ScalingSweepConfig.seed_groups);
+  2. the projection of the whole preset: sum over N of 4 seeds x t(N) x 100,000 steps / 2 cores,
+     t(N) linearly interpolated (and extrapolated) from the measured Ns, with peak memory;
+  3. the largest relative float32 - float64 difference of the final total losses of one point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import numpy as np
+
+from skillode import simulate
+from skillode.sweeps._scaling import ScalingSweepConfig, compute_point
+
+
+def group_step_us(cfg: ScalingSweepConfig, N: int, steps: int, counts: str) -> float:
+    """Microseconds per step of one (seed, N) group: the point's time / (seeds x steps)."""
+    models = [cfg.model(a, N) for a in cfg.alphas]
+    rec = [0, steps]
+    simulate(models, 4, seeds=[0], record=[0, 4], dtype=cfg.dtype, threads=1, counts=counts)  # warm up
+    start = time.perf_counter()
+    for seeds in cfg.seed_groups(N):
+        simulate(models, steps, seeds=list(seeds), record=rec, dtype=cfg.dtype, threads=1, counts=counts)
+    return (time.perf_counter() - start) / (len(cfg.seeds) * steps) * 1e6
+
+
+def project(cfg: ScalingSweepConfig, Ns: list[int], us: list[float], cores: int = 2) -> float:
+    """Hours of the whole preset on `cores` single-thread workers, t(N) interpolated linearly."""
+    slope, icpt = np.polyfit(Ns, us, 1) if len(Ns) > 1 else (0.0, us[0])
+    total_us = sum(len(cfg.seeds) * (icpt + slope * N) * cfg.steps for N in cfg.Ns)
+    return total_us / 1e6 / 3600 / cores
+
+
+def dtype_difference(N: int = 100, steps: int = 2000) -> float:
+    finals = {}
+    for dt in ("float32", "float64"):
+        cfg = ScalingSweepConfig.preset("paper", Ns=(N,), steps=steps, record_extra=(), dtype=dt)
+        finals[dt] = compute_point(N, cfg, threads=1)["total_loss"][..., -1]
+    return float(np.max(np.abs(finals["float32"] / finals["float64"] - 1.0)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--Ns", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument("--dtype-steps", type=int, default=2000)
+    args = parser.parse_args()
+    cfg = ScalingSweepConfig.preset("paper")
+    for counts in ("multinomial", "alias"):
+        us = [group_step_us(cfg, N, args.steps, counts) for N in args.Ns]
+        rows = ", ".join(f"N={N}: {u:.0f} us" for N, u in zip(args.Ns, us))
+        hours = project(cfg, args.Ns, us)
+        print(f"{counts:12s} per (seed, N) group step: {rows}; preset projects to {hours:.2f} h on 2 cores")
+    rec = cfg.record_steps().size
+    out_bytes = len(cfg.Ns) * len(cfg.alphas) * len(cfg.seeds) * (rec * 8 + cfg.n_skills * 4)
+    print(f"output: {out_bytes / 2**20:.1f} MiB of point files (total_loss float64, final_loss float32)")
+    print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB")
+    diff = dtype_difference(steps=args.dtype_steps)
+    print(f"float32 vs float64 final total loss (N=100, {args.dtype_steps} steps, 28 runs): max rel diff {diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()
