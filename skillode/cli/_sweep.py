@@ -90,6 +90,12 @@ def register(subparsers) -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for the scaling sweep (one thread each)")
     parser.add_argument("--threads", type=int, help="torch threads per process")
     parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default=None,
+        help="where the simulations run (scaling, modular): auto (default: cuda when available), cpu or cuda",
+    )
+    parser.add_argument(
         "--scheduler",
         default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
         help="where points run (scaling): local:N (a Dask LocalCluster of N processes) or a Dask scheduler "
@@ -200,6 +206,7 @@ def _run_scaling(args, out: Path) -> int:
                 progress=not args.no_progress,
                 scheduler=args.scheduler,
                 timeout=args.scheduler_timeout,
+                device=args.device,
             )
     except (SweepPointsFailed, MissingExtraError) as exc:
         print(f"skillode sweep: error: {exc}", file=sys.stderr)
@@ -324,6 +331,7 @@ def _run_modular(args, out: Path) -> int:
                 progress=not args.no_progress,
                 scheduler=args.scheduler,
                 timeout=args.scheduler_timeout,
+                device=args.device,
             )
     except (SweepPointsFailed, MissingExtraError) as exc:
         print(f"skillode sweep: error: {exc}", file=sys.stderr)
@@ -348,6 +356,8 @@ def _run_modular(args, out: Path) -> int:
 
 def run(args) -> int:
     out = check_output_dir(args.out)
+    if args.device is not None and args.target not in ("scaling", "modular"):
+        raise ValueError(f"--device applies to the scaling and modular sweeps, not {args.target}")
     if args.target == "scaling":
         return _run_scaling(args, out)
     if args.target == "modular":

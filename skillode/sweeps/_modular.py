@@ -62,6 +62,7 @@ from ._scaling import (
     _consume,
     _peak_rss_kib,
     _progress_bar,
+    check_device,
     point_path,
     shard_points,
 )
@@ -263,12 +264,16 @@ def _prepare_dir(config: ModularSweepConfig, out_dir: str | Path) -> Path:
     return out
 
 
-def compute_modular_point(N: int, config: ModularSweepConfig, threads: int | None) -> dict[str, Any]:
+def compute_modular_point(
+    N: int, config: ModularSweepConfig, threads: int | None, device: str | None = None
+) -> dict[str, Any]:
     """Simulate one N (2 kinds x alphas x seeds in one simulate call) and return its arrays; writes nothing."""
     start = time.perf_counter()
     rec = config.record_steps()
     models = [m for a in config.alphas for m in config.models(a, N)]  # alpha-major, kind-minor
-    res = simulate(models, config.steps, seeds=list(config.seeds), record=rec, dtype=config.dtype, threads=threads)
+    res = simulate(
+        models, config.steps, seeds=list(config.seeds), record=rec, dtype=config.dtype, threads=threads, device=device
+    )
     A, S = len(config.alphas), len(config.seeds)
     total = res.total_loss().reshape(A, 2, S, -1).transpose(1, 0, 2, 3)  # (kind, alpha, seed, n_rec)
     plateau = [float(modular_plateau(config.n_skills, N, a, config.loss)) for a in config.alphas]
@@ -337,13 +342,14 @@ def run_modular_sweep(
     progress: bool = False,
     scheduler: str | Scheduler | None = None,
     timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    device: str | None = None,
 ) -> list[Path]:
     """Run this shard's missing points; returns the point files written now.
 
     Each point (one N) writes, once, total_loss (2 kinds, n_alphas, n_seeds, n_rec), the modular
     plateau (n_alphas,), steps and seeds. Arguments and errors as run_scaling_sweep's: jobs local
     processes (one torch thread each), or a Dask `scheduler`; SweepPointsFailed when points raise
-    (the others are written).
+    (the others are written); device as run_scaling_sweep's.
     """
     out = _prepare_dir(config, out_dir)
     jobs = as_count(jobs, "jobs")
@@ -351,7 +357,7 @@ def run_modular_sweep(
     mine = shard_points(config.points(), *shard)
     todo = sorted(_missing(config, out, mine), reverse=True)  # largest N first: the expensive points
     in_workers = sched.uses_dask or jobs > 1
-    args = (config, (threads or 1) if in_workers else threads)
+    args = (config, (threads or 1) if in_workers else threads, check_device(device))
     written: list[Path] = []
     failures: list[PointFailure] = []
     bar = _progress_bar(progress, len(mine), len(mine) - len(todo), shard)

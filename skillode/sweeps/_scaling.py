@@ -276,8 +276,26 @@ def _peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def compute_point(N: int, config: ScalingSweepConfig, threads: int | None) -> dict[str, Any]:
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def check_device(device: str | None) -> str | None:
+    """None/"auto" -> None (simulate picks), "cpu", or "cuda" (refused up front when torch has no CUDA)."""
+    if device is None or str(device).lower() == "auto":
+        return None
+    key = choice(device, "device", DEVICES)
+    if key == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("device 'cuda': torch finds no CUDA device here; use device='cpu' or 'auto'")
+    return key
+
+
+def compute_point(N: int, config: ScalingSweepConfig, threads: int | None, device: str | None = None) -> dict[str, Any]:
     """Simulate one N (alphas x seeds in one batch) and return its arrays; writes nothing.
+
+    device: simulate's (None: cuda when available, else the CPU; "cpu"; "cuda").
 
     Runs wherever the execution layer puts it (this process, a joblib worker, a Dask worker):
     the result travels back and the sweep's own process writes it, so workers need no shared disk.
@@ -296,6 +314,7 @@ def compute_point(N: int, config: ScalingSweepConfig, threads: int | None) -> di
             dtype=config.dtype,
             threads=threads,
             counts=config.counts,
+            device=device,
         )
         total.append(res.total_loss().reshape(A, len(seeds), -1))
         final.append(np.stack([c.loss[-1] for c in res.curves]).reshape(A, len(seeds), -1))
@@ -317,9 +336,9 @@ def write_point(out: str | Path, N: int, arrays: dict[str, Any]) -> Path:
     return atomic_write(point_path(out, N), lambda fh: np.savez(fh, **arrays))
 
 
-def _run_point(config: ScalingSweepConfig, out: Path, N: int, threads: int | None) -> Path:
+def _run_point(config: ScalingSweepConfig, out: Path, N: int, threads: int | None, device: str | None = None) -> Path:
     """Simulate one N and write its point file (in this process)."""
-    return write_point(out, N, compute_point(N, config, threads))
+    return write_point(out, N, compute_point(N, config, threads, device))
 
 
 def read_point(config: ScalingSweepConfig, path: Path) -> np.ndarray | None:
@@ -389,6 +408,7 @@ def run_scaling_sweep(
     progress: bool = False,
     scheduler: str | Scheduler | None = None,
     timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    device: str | None = None,
 ) -> list[Path]:
     """Run this shard's missing points; returns the point files written now.
 
@@ -404,6 +424,9 @@ def run_scaling_sweep(
         jobs: local worker processes (joblib); with jobs > 1 each worker uses one torch thread,
             which on a small or busy machine beats one process with several threads.
         threads: torch threads per point (default: 1 when points run in workers, else simulate's choice).
+        device: where each point's torch batch runs: None or "auto" (cuda when available), "cpu",
+            "cuda" (an error here, before any point, when CUDA is absent); numbers agree across
+            devices to float tolerance, not bit for bit.
         progress: show a tqdm bar over this shard's points (done/total, and the worker count).
         scheduler: None (local, `jobs`), "local:N" (a Dask LocalCluster of N processes for this run)
             or a Dask scheduler address ("tcp://host:8786").
@@ -421,7 +444,7 @@ def run_scaling_sweep(
     todo = sorted(_missing_points(config, out, mine), reverse=True)
     # Points in worker processes get one torch thread each (and so the same arithmetic wherever they run).
     in_workers = sched.uses_dask or jobs > 1
-    args = (config, (threads or 1) if in_workers else threads)
+    args = (config, (threads or 1) if in_workers else threads, check_device(device))
     written: list[Path] = []
     failures: list[PointFailure] = []
     bar = _progress_bar(progress, len(mine), len(mine) - len(todo), shard)

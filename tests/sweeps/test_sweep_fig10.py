@@ -188,3 +188,25 @@ def test_alias_counts_numpy_and_compiled_agree_and_match_p():
         outs.append(out)
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_allclose(outs[0].sum(axis=2), 1.0)
+
+
+def test_device_option_cpu_matches_the_default_and_cuda_is_checked_up_front(tmp_path, capsys):
+    import torch
+
+    from skillode.cli import main
+    from skillode.sweeps._scaling import check_device
+
+    assert check_device(None) is None and check_device("auto") is None and check_device("CPU") == "cpu"
+    with pytest.raises(ValueError, match="device must be one of"):
+        check_device("tpu")
+    base = ["sweep", "scaling", "--N", "8", "16", "32", "--alphas", "1.5", "--seeds", "0", "--steps", "40"]
+    base += ["--skills", "20", "--no-progress"]
+    assert main([*base, "--device", "cpu", "--out", str(tmp_path / "cpu")]) == 0
+    assert main([*base, "--out", str(tmp_path / "auto")]) == 0
+    if not torch.cuda.is_available():  # the default then ran on the CPU too: the same numbers
+        a = np.load(tmp_path / "cpu" / "points" / "N0000008.npz")["total_loss"]
+        b = np.load(tmp_path / "auto" / "points" / "N0000008.npz")["total_loss"]
+        np.testing.assert_array_equal(a, b)
+        assert main([*base, "--device", "cuda", "--out", str(tmp_path / "cuda")]) == 2
+        assert "torch finds no CUDA device" in capsys.readouterr().err
+    assert main(["sweep", "ratio", "--device", "cpu", "--out", str(tmp_path / "r")]) == 2
