@@ -104,10 +104,10 @@ def test_every_sweep_file_is_written_atomically(tmp_path, monkeypatch, capsys):
 def test_a_failing_point_is_named_and_the_others_are_kept(tmp_path, monkeypatch, capsys):
     real = scaling.compute_point
 
-    def flaky(N, config, threads):
+    def flaky(N, config, threads, device=None):
         if N == 16:
             raise RuntimeError("solver blew up")
-        return real(N, config, threads)
+        return real(N, config, threads, device)
 
     monkeypatch.setattr(scaling, "compute_point", flaky)
     with pytest.raises(SweepPointsFailed, match="N=16: RuntimeError: solver blew up") as info:
