@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PY) -m skillode.cli solve resource --power-law 2 --n 10 --eta 0.019 --N0 0.003 --steps 3000 --out out/solve
 	$(PY) -m skillode.cli derive --all --out out/DERIVATIONS.md
-	$(PY) -m skillode.cli validate all --quick --out out/validation
+	$(PY) -m skillode.cli reproduce --quick --out out/reproduction
 
 # The linter, the formatter's check and the type checker guard the layout before the tests run.
 lint: $(STAMP)
