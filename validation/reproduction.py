@@ -46,6 +46,14 @@ class Claim:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
 
+def _num(x: object) -> float:
+    """A metric as a float: metrics.json writes non-finite numbers as strings ("nan", "inf") or null."""
+    try:
+        return float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def _verdict(flag: bool | None) -> str:
     return "untested" if flag is None else ("reproduced" if flag else "differs")
 
@@ -54,7 +62,7 @@ def _spread(m: Mapping) -> str:
     """median [min, max] (n) of a grokking-style summary {median, min, max, n_reached, n}."""
     if m["n_reached"] == 0:
         return f"never reached (0/{m['n']} seeds)"
-    text = f"{fmt(m['median'], 4)} [{fmt(m['min'], 4)}, {fmt(m['max'], 4)}]"
+    text = f"{fmt(_num(m['median']), 4)} [{fmt(_num(m['min']), 4)}, {fmt(_num(m['max']), 4)}]"
     return text + f" ({m['n_reached']}/{m['n']} seeds)"
 
 
@@ -71,7 +79,7 @@ def grokking_claims(result: ExperimentResult) -> list[Claim]:
             continue
         name = f"{g.LABELS[r['optimizer']]}, weight decay {r['weight_decay']:g}"
         for key, words in levels:
-            t = paper[key]
+            t = _num(paper[key])
             rule = (
                 f"every seed reaches it, median within a factor {g.TIME_FACTOR:g} of the log's crossing"
                 if math.isfinite(t)
@@ -95,7 +103,7 @@ def grokking_claims(result: ExperimentResult) -> list[Claim]:
                 "Fig 13",
                 f"{name}: final test accuracy",
                 f"{paper['final_test_accuracy']:.3g} (notebook log at step 10,000)",
-                f"{fa['median']:.3f} [{fa['min']:.3f}, {fa['max']:.3f}] (at step {steps})",
+                f"{_num(fa['median']):.3f} [{_num(fa['min']):.3f}, {_num(fa['max']):.3f}] (at step {steps})",
                 _verdict(items["final_test_accuracy"]),
                 f"within {g.ACCURACY_TOLERANCE:g}, only at 10,000 steps",
                 "grokking",
@@ -113,7 +121,7 @@ def domino_claims(result: ExperimentResult) -> list[Claim]:
         if abs(row["p2"] - 0.1) > 1e-12:
             continue
         ratio = row["t2_over_t1"]  # [mean, lo, hi] of the paired ratio with a bootstrap interval
-        point, lo, hi = (float(x) for x in ratio)
+        point, lo, hi = (_num(x) for x in ratio)
         ok = None if not math.isfinite(point) else bool(1.0 / 1.5 * 2.0 <= point <= 1.5 * 2.0)
         rows.append(
             Claim(
@@ -135,7 +143,7 @@ def domino_claims(result: ExperimentResult) -> list[Claim]:
 def geometry_claims(result: ExperimentResult) -> list[Claim]:
     """Fig 6/7: the Resource model with eta = 2 lr sqrt(N) maps the Geometry model (SignGD)."""
     fitted = result.metrics["fitted_mapping"]
-    c, se = fitted["eta_constant"], fitted.get("eta_constant_se", math.nan)
+    c, se = _num(fitted["eta_constant"]), _num(fitted.get("eta_constant_se"))
     ok = bool(abs(c / 2.0 - 1.0) <= 0.1)
     return [
         Claim(
@@ -162,6 +170,7 @@ def compositional_claims(result: ExperimentResult) -> list[Claim]:
         measured["names"], measured["learned"], claim["claim"], claim["relative_difference"]
     ):
         reached = learned["n_reached"] == learned["n_seeds"]
+        rel = _num(rel)
         ok = None if not math.isfinite(rel) else bool(reached and abs(rel) <= tol)
         rows.append(
             Claim(
@@ -182,7 +191,7 @@ def compositional_claims(result: ExperimentResult) -> list[Claim]:
             "the composite x1^x2^x3^x4 is learned after both of its parts",
             "yes: it waits for its parts (600 against 300, a ratio of 2)",
             f"in {claim['composite_after_parts']} of {claim['n_seeds']} seeds; time over its later part's "
-            f"{fmt(ratio['median'], 3)} [{fmt(ratio['min'], 3)}, {fmt(ratio['max'], 3)}]",
+            f"{fmt(_num(ratio['median']), 3)} [{fmt(_num(ratio['min']), 3)}, {fmt(_num(ratio['max']), 3)}]",
             _verdict(bool(claim["all_learned"] and claim["composite_after_parts"] == claim["n_seeds"])),
             "every seed",
             "compositional",

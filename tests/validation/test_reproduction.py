@@ -31,6 +31,7 @@ def domino_result(ratio) -> ExperimentResult:
     ],
 )
 def test_domino_ratio_is_judged_within_a_factor_1_5_of_2(ratio, verdict):
+    # ("nan", ...): metrics read back from metrics.json, which writes non-finite numbers as strings
     (claim,) = rp.domino_claims(domino_result(ratio))
     assert claim.verdict == verdict and claim.figure == "Fig 2 (bottom)" and claim.png == "domino_ratio.png"
 
