@@ -28,6 +28,7 @@ def domino_result(ratio) -> ExperimentResult:
         ((2.9, 2.5, 3.2), "reproduced"),
         ((9.0, 8.0, 10.0), "differs"),
         ((math.nan, math.nan, math.nan), "untested"),
+        (("nan", "nan", "nan"), "untested"),
     ],
 )
 def test_domino_ratio_is_judged_within_a_factor_1_5_of_2(ratio, verdict):
