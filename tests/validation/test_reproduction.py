@@ -88,3 +88,22 @@ def test_compositional_claims_per_task_and_the_order():
     m["measured"]["compositional"]["learned"][2] = _learned(late[:, 2])
     rows = rp.compositional_claims(ExperimentResult("compositional", "t", {}, m))
     assert [r.verdict for r in rows] == ["reproduced", "reproduced", "differs", "reproduced"]
+
+
+def test_modularity_claims_read_the_verdicts_and_the_notebooks_runs():
+    def q(median, lo, hi):
+        return {"median": median, "q10": median * 0.8, "q90": median * 1.2, "median_ci": [lo, hi]}
+
+    paper = {"t1": q(155.0, 151.0, 158.0), "t2": q(456.5, 424.5, 477.0), "t2_over_t1": q(2.95, 2.79, 3.19)}
+    ours = {"t1": q(170.0, 0, 0), "t2": q(1000.0, 0, 0), "t2_over_t1": q(3.0, 0, 0), "n_runs": 100}
+    m = {
+        "paper": {"nonmodular": {**paper, "n_runs": 100}, "modular": "figure", "reweighted": "one run"},
+        "measured": {"nonmodular": ours},
+        "verdict": {
+            "modular_rare_sooner": {"reproduced": True, "factor": 1.6, "ci": [1.3, 1.9]},
+            "reweighting_rare_sooner": {"reproduced": False, "factor": 1.0, "ci": ["nan", "nan"]},
+        },
+    }
+    rows = rp.modularity_claims(ExperimentResult("modularity", "t", {}, m))
+    # t1 170 is outside the interval but within 10 % of 155; t2 1000 is neither; t2/t1 inside
+    assert [r.verdict for r in rows] == ["reproduced", "differs", "reproduced", "reproduced", "differs"]
