@@ -29,7 +29,7 @@ def _one_training_thread(monkeypatch):
     monkeypatch.setattr(_train, "AUTO_MAX_THREADS", 1)
 
 
-def _notebook_draws(n_draws: int, seed: int = 1) -> list[tuple[list[torch.nn.Linear], torch.Tensor, np.ndarray]]:
+def _notebook_draws(n_draws: int, seed: int = 1) -> list[tuple]:
     """The notebook's draws, its way: torch.manual_seed / np.random.seed once, then per run three
     nn.Linear layers, x = torch.rand(1000, 2) * 2 - 1 and choice(1000, 990, replace=False)."""
     rs = np.random.RandomState(seed)  # np.random.seed(seed) + np.random.choice: the same legacy generator
@@ -44,7 +44,7 @@ def _notebook_draws(n_draws: int, seed: int = 1) -> list[tuple[list[torch.nn.Lin
     return out
 
 
-def _notebook_layout(x: torch.Tensor, task1: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _notebook_layout(x, task1: np.ndarray) -> tuple:
     x = x.clone()
     task2 = list(set(np.arange(1000)) - set(task1))
     x[task2, 0] = 0.0
@@ -174,7 +174,7 @@ def test_batched_mlp_float32_products_agree_with_torch_bmm(monkeypatch):
     assert isinstance(mod.onednn_available(), bool)
 
 
-def _masked_net(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+def _masked_net(params: list, x):
     """The notebook's MLP_Modular: each weight times its block mask (Linear_Mask), SiLU between layers."""
     half = params[0].shape[2] // 2
     groups = [([1, 1], [half, half]), ([half, half], [half, half]), ([half, half], [1, 1])]
@@ -296,3 +296,12 @@ def test_quick_cli_run_writes_the_section_and_figures(tmp_path, capsys):
         t = metrics["measured"][cond]
         assert 0 < t["t1"]["median"] <= mod.QUICK.steps and t["t1"]["q10"] <= t["t1"]["median"] <= t["t1"]["q90"]
     assert set(metrics["verdict"]) == {"modular_rare_sooner", "reweighting_rare_sooner"}
+
+
+def test_weighted_tasks_variant_runs_and_plots(tmp_path):
+    cfg = replace(mod.WEIGHTED_TASKS, hidden=16, seeds=(0, 1, 2), train_size=32, test_size=32, steps=300)
+    res = mod.run(cfg)
+    assert res.config["setup"] == "weighted_tasks" and "weighted_tasks" in res.markdown
+    assert "paired by seed" in res.markdown and set(res.metrics["speedups"]) == set(mod.SPEEDUPS)
+    for path in mod.plot(res, tmp_path):
+        assert path.stat().st_size > 5000
