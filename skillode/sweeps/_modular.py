@@ -31,15 +31,11 @@ non-modular / modular falls below 1 at long times.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
 import math
 import time
-import uuid
-import zipfile
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,23 +43,20 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_count, as_scalar, choice
-from .._files import atomic_write, check_output_dir
 from .._repr import short_repr
 from ..models import GeometryModel, zipf_frequencies
 from ..models._geometry import OPTIMIZERS
 from ..solvers import log_steps, simulate
-from ._engine import DEFAULT_CONNECT_TIMEOUT, PointFailure, Scheduler, parse_scheduler, run_points
+from ._engine import DEFAULT_CONNECT_TIMEOUT, Scheduler
 from ._laws import PowerLawFit, fit_power_law
 from ._scaling import (
     CONFIG_FILE,
-    POINTS_DIR,
-    SweepPointsFailed,
-    _announce,
-    _consume,
     _peak_rss_kib,
-    _progress_bar,
-    check_device,
+    _prepare_dir,
+    load_point,
     point_path,
+    read_sweep_config,
+    run_sweep_points,
     shard_points,
 )
 
@@ -234,34 +227,7 @@ def preset_config(preset: str = "default", **changes: Any) -> ModularSweepConfig
 
 def read_modular_config(path: str | Path) -> ModularSweepConfig:
     """The sweep configuration in `path` (a config.json); a ValueError naming the file if it is malformed."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ValueError(
-            f"{str(path)!r} is not a valid sweep {CONFIG_FILE} ({exc}); fix it or use a new --out"
-        ) from exc
-    if not isinstance(data, dict):
-        raise ValueError(f"{str(path)!r} is not a valid sweep {CONFIG_FILE} (a JSON object expected)")
-    try:
-        return ModularSweepConfig.from_dict(data)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} is not a valid modular sweep {CONFIG_FILE}: {exc}") from exc
-
-
-def _prepare_dir(config: ModularSweepConfig, out_dir: str | Path) -> Path:
-    out = check_output_dir(out_dir)
-    (out / POINTS_DIR).mkdir(parents=True, exist_ok=True)
-    cfg_path = out / CONFIG_FILE
-    if cfg_path.exists():
-        if read_modular_config(cfg_path).digest() != config.digest():
-            raise ValueError(
-                f"out directory {str(out)!r} holds a different sweep (config.json differs); "
-                "use a new --out or the same settings"
-            )
-    else:
-        atomic_write(cfg_path, json.dumps(config.to_dict(), indent=2))
-    return out
+    return read_sweep_config(path, ModularSweepConfig, "modular sweep")
 
 
 def compute_modular_point(
@@ -298,38 +264,15 @@ def read_modular_point(config: ModularSweepConfig, path: Path) -> np.ndarray | N
     As the scaling sweep's read_point: a truncated or corrupted file counts as missing (recomputed),
     one written by another configuration is an error.
     """
-    if not path.exists():
+    data = load_point(config, path, ("total_loss", "steps"))
+    if data is None:
         return None
+    total = data["total_loss"]
     shape = (2, len(config.alphas), len(config.seeds), config.record_steps().size)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-        if bad is not None:
-            raise zipfile.BadZipFile(f"bad CRC in {bad}")
-        with np.load(path, allow_pickle=False) as data:
-            digest = str(data["digest"])
-            total = np.asarray(data["total_loss"])
-            steps = np.asarray(data["steps"])
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        _log.warning("point file %s is unreadable (%s: %s); treating it as missing", path, type(exc).__name__, exc)
-        return None
-    if digest != config.digest():
-        raise ValueError(f"{str(path)!r} belongs to a different sweep configuration")
-    if total.shape != shape or not np.array_equal(steps, config.record_steps()):
+    if total.shape != shape or not np.array_equal(data["steps"], config.record_steps()):
         _log.warning("point file %s has the wrong shapes %s; treating it as missing", path, total.shape)
         return None
     return total
-
-
-def _missing(config: ModularSweepConfig, out: Path, Ns: Sequence[int]) -> list[int]:
-    todo = []
-    for N in Ns:
-        path = point_path(out, N)
-        if read_modular_point(config, path) is None:
-            if path.exists():
-                _log.warning("recomputing %s", path)
-            todo.append(N)
-    return todo
 
 
 def run_modular_sweep(
@@ -351,34 +294,22 @@ def run_modular_sweep(
     processes (one torch thread each), or a Dask `scheduler`; SweepPointsFailed when points raise
     (the others are written); device as run_scaling_sweep's.
     """
-    out = _prepare_dir(config, out_dir)
-    jobs = as_count(jobs, "jobs")
-    sched = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
-    mine = shard_points(config.points(), *shard)
-    todo = sorted(_missing(config, out, mine), reverse=True)  # largest N first: the expensive points
-    in_workers = sched.uses_dask or jobs > 1
-    args = (config, (threads or 1) if in_workers else threads, check_device(device))
-    written: list[Path] = []
-    failures: list[PointFailure] = []
-    bar = _progress_bar(progress, len(mine), len(mine) - len(todo), shard)
-    try:
-        if todo:
-            key = functools.partial(_task_key, f"{config.digest()}-{uuid.uuid4().hex[:8]}")
-            with run_points(
-                compute_modular_point, todo, args, scheduler=sched, jobs=jobs, key=key, timeout=timeout
-            ) as (results, workers, dashboard):
-                _announce(bar, dashboard)
-                _consume(results, out, written, failures, bar, workers)
-    finally:
-        if bar is not None:
-            bar.close()
-    if failures:
-        raise SweepPointsFailed(sorted(failures, key=lambda f: f.item), len(written))
-    return sorted(written)
-
-
-def _task_key(token: str, N: int) -> str:
-    return f"skillode-modular-{token}-N{N}"
+    out = _prepare_dir(config, out_dir, "modular sweep")
+    return run_sweep_points(
+        compute_modular_point,
+        read_modular_point,
+        config,
+        out,
+        shard_points(config.points(), *shard),
+        f"modular-{config.digest()}",
+        shard=shard,
+        jobs=jobs,
+        threads=threads,
+        progress=progress,
+        scheduler=scheduler,
+        timeout=timeout,
+        device=device,
+    )
 
 
 @dataclass(frozen=True, eq=False)

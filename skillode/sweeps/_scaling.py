@@ -21,7 +21,7 @@ import logging
 import time
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,6 +237,11 @@ def point_path(out_dir: str | Path, N: int) -> Path:
 
 def read_config(path: str | Path) -> ScalingSweepConfig:
     """The sweep configuration in `path` (a config.json); a ValueError naming the file if it is malformed."""
+    return read_sweep_config(path, ScalingSweepConfig)
+
+
+def read_sweep_config(path: str | Path, config_type: Any, kind: str = "sweep") -> Any:
+    """config_type.from_dict of the JSON in `path`; a ValueError naming the file (and `kind`) if it is malformed."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -247,17 +252,18 @@ def read_config(path: str | Path) -> ScalingSweepConfig:
     if not isinstance(data, dict):
         raise ValueError(f"{str(path)!r} is not a valid sweep {CONFIG_FILE} (a JSON object expected)")
     try:
-        return ScalingSweepConfig.from_dict(data)
+        return config_type.from_dict(data)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{str(path)!r} is not a valid sweep {CONFIG_FILE}: {exc}") from exc
+        raise ValueError(f"{str(path)!r} is not a valid {kind} {CONFIG_FILE}: {exc}") from exc
 
 
-def _prepare_dir(config: ScalingSweepConfig, out_dir: str | Path) -> Path:
+def _prepare_dir(config: Any, out_dir: str | Path, kind: str = "sweep") -> Path:
+    """The output folder with its points/ folder; config.json written, or checked to be this config's."""
     out = check_output_dir(out_dir)
     (out / POINTS_DIR).mkdir(parents=True, exist_ok=True)
     cfg_path = out / CONFIG_FILE
     if cfg_path.exists():
-        if read_config(cfg_path).digest() != config.digest():
+        if read_sweep_config(cfg_path, type(config), kind).digest() != config.digest():
             raise ValueError(
                 f"out directory {str(out)!r} holds a different sweep (config.json differs); "
                 "use a new --out or the same settings"
@@ -348,9 +354,24 @@ def read_point(config: ScalingSweepConfig, path: Path) -> np.ndarray | None:
     is checked) counts as missing, so that a resumed sweep recomputes it. A readable file written by
     another configuration is an error, not corruption: it is never overwritten silently.
     """
-    if not path.exists():
+    data = load_point(config, path, ("total_loss", "final_loss", "steps"))
+    if data is None:
         return None
     A, S, R = len(config.alphas), len(config.seeds), config.record_steps().size
+    total, final, steps = data["total_loss"], data["final_loss"], data["steps"]
+    if total.shape != (A, S, R) or final.shape[:2] != (A, S) or not np.array_equal(steps, config.record_steps()):
+        _log.warning("point file %s has the wrong shapes %s; treating it as missing", path, total.shape)
+        return None
+    return total
+
+
+def load_point(config: Any, path: Path, members: Sequence[str]) -> dict[str, np.ndarray] | None:
+    """The named arrays of a point file written for `config`; None (with a warning) if missing or unreadable.
+
+    A ValueError when the file is readable but belongs to another configuration (its digest differs).
+    """
+    if not path.exists():
+        return None
     try:
         # np.load stops at each array's last byte, before zipfile checks its CRC: test every member first.
         with zipfile.ZipFile(path) as archive:
@@ -359,26 +380,21 @@ def read_point(config: ScalingSweepConfig, path: Path) -> np.ndarray | None:
             raise zipfile.BadZipFile(f"bad CRC in {bad}")
         with np.load(path, allow_pickle=False) as data:
             digest = str(data["digest"])
-            total = np.asarray(data["total_loss"])
-            final = np.asarray(data["final_loss"])
-            steps = np.asarray(data["steps"])
+            arrays = {name: np.asarray(data[name]) for name in members}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         _log.warning("point file %s is unreadable (%s: %s); treating it as missing", path, type(exc).__name__, exc)
         return None
     if digest != config.digest():
         raise ValueError(f"{str(path)!r} belongs to a different sweep configuration")
-    if total.shape != (A, S, R) or final.shape[:2] != (A, S) or not np.array_equal(steps, config.record_steps()):
-        _log.warning("point file %s has the wrong shapes %s; treating it as missing", path, total.shape)
-        return None
-    return total
+    return arrays
 
 
-def _missing_points(config: ScalingSweepConfig, out: Path, Ns: Sequence[int]) -> list[int]:
-    """The Ns with no valid point file; a corrupted one is named, and recomputed."""
+def missing_points(config: Any, out: Path, Ns: Sequence[int], read: Callable[[Any, Path], Any]) -> list[int]:
+    """The Ns with no valid point file (read returns None); a corrupted one is named, and recomputed."""
     todo = []
     for N in Ns:
         path = point_path(out, N)
-        if read_point(config, path) is None:
+        if read(config, path) is None:
             if path.exists():
                 _log.warning("recomputing %s", path)
             todo.append(N)
@@ -437,23 +453,62 @@ def run_scaling_sweep(
         scheduler cannot be reached; MissingExtraError: Dask is asked for and not installed.
     """
     out = _prepare_dir(config, out_dir)
+    return run_sweep_points(
+        compute_point,
+        read_point,
+        config,
+        out,
+        shard_points(config.Ns, *shard),
+        f"scaling-{config.digest()}",
+        shard=shard,
+        jobs=jobs,
+        threads=threads,
+        progress=progress,
+        scheduler=scheduler,
+        timeout=timeout,
+        device=device,
+    )
+
+
+def run_sweep_points(
+    compute: Callable[..., dict[str, Any]],
+    read: Callable[[Any, Path], Any],
+    config: Any,
+    out: Path,
+    points: Sequence[int],
+    token: str,
+    *,
+    shard: tuple[int, int],
+    jobs: int,
+    threads: int | None,
+    progress: bool,
+    scheduler: str | Scheduler | None,
+    timeout: float,
+    device: str | None,
+) -> list[Path]:
+    """compute(N, config, threads, device) for every N of this shard's `points` without a valid file
+    (read(config, path) is None), where `scheduler` says; each result written atomically here as it
+    arrives. Returns the files written; SweepPointsFailed if points raised.
+
+    token names the Dask tasks (with a fresh suffix per run); the bar counts this shard's points.
+    """
     jobs = as_count(jobs, "jobs")
     sched = scheduler if isinstance(scheduler, Scheduler) else parse_scheduler(scheduler)
-    mine = shard_points(config.Ns, *shard)
     # Largest N first: the expensive points start early, so workers finish together.
-    todo = sorted(_missing_points(config, out, mine), reverse=True)
+    todo = sorted(missing_points(config, out, points, read), reverse=True)
+    total = len(points)
     # Points in worker processes get one torch thread each (and so the same arithmetic wherever they run).
     in_workers = sched.uses_dask or jobs > 1
     args = (config, (threads or 1) if in_workers else threads, check_device(device))
     written: list[Path] = []
     failures: list[PointFailure] = []
-    bar = _progress_bar(progress, len(mine), len(mine) - len(todo), shard)
+    bar = _progress_bar(progress, total, total - len(todo), shard)
     try:
         if todo:
             # A fresh token per run: a key cancelled by an interrupted run may linger on the scheduler
             # for a moment, and reusing it would hand the new run that cancelled task.
-            key = functools.partial(_task_key, f"{config.digest()}-{uuid.uuid4().hex[:8]}")
-            with run_points(compute_point, todo, args, scheduler=sched, jobs=jobs, key=key, timeout=timeout) as (
+            key = functools.partial(_task_key, f"{token}-{uuid.uuid4().hex[:8]}")
+            with run_points(compute, todo, args, scheduler=sched, jobs=jobs, key=key, timeout=timeout) as (
                 results,
                 workers,
                 dashboard,
@@ -469,7 +524,7 @@ def run_scaling_sweep(
 
 
 def _task_key(token: str, N: int) -> str:
-    return f"skillode-scaling-{token}-N{N}"
+    return f"skillode-{token}-N{N}"
 
 
 def _progress_bar(progress: bool, total: int, done: int, shard: tuple[int, int]) -> Any:
