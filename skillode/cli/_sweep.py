@@ -192,15 +192,15 @@ def _sweep_messages() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-def _run_scaling(args, out: Path) -> int:
-    config = _scaling_config(args)
-    shard = parse_shard(args.shard)
+def _run_points(run_sweep: Any, config: Any, args, out: Path) -> list[Path] | None:
+    """run_sweep (run_scaling_sweep or run_modular_sweep) with the command line's engine options;
+    the point files written, or None after printing why the run failed."""
     try:
         with _sweep_messages():
-            written = run_scaling_sweep(
+            return run_sweep(
                 config,
                 out,
-                shard=shard,
+                shard=parse_shard(args.shard),
                 jobs=args.jobs,
                 threads=args.threads,
                 progress=not args.no_progress,
@@ -210,6 +210,13 @@ def _run_scaling(args, out: Path) -> int:
             )
     except (SweepPointsFailed, MissingExtraError) as exc:
         print(f"skillode sweep: error: {exc}", file=sys.stderr)
+        return None
+
+
+def _run_scaling(args, out: Path) -> int:
+    config = _scaling_config(args)
+    written = _run_points(run_scaling_sweep, config, args, out)
+    if written is None:
         return 1
     results = load_scaling_sweep(out)
     print(f"sweep scaling: {len(written)} point(s) written, {len(results.missing)} of {len(config.Ns)} missing")
@@ -320,21 +327,8 @@ def _plot_modular(summary, path: Path) -> None:
 
 def _run_modular(args, out: Path) -> int:
     config = _modular_config(args)
-    try:
-        with _sweep_messages():
-            written = run_modular_sweep(
-                config,
-                out,
-                shard=parse_shard(args.shard),
-                jobs=args.jobs,
-                threads=args.threads,
-                progress=not args.no_progress,
-                scheduler=args.scheduler,
-                timeout=args.scheduler_timeout,
-                device=args.device,
-            )
-    except (SweepPointsFailed, MissingExtraError) as exc:
-        print(f"skillode sweep: error: {exc}", file=sys.stderr)
+    written = _run_points(run_modular_sweep, config, args, out)
+    if written is None:
         return 1
     results = load_modular_sweep(out)
     n_points = len(config.points())
