@@ -6,8 +6,9 @@ Experiments (each a frozen config dataclass and run(config) -> ExperimentResult)
   the others (validation.domino);
 * compositional: x1^x2, x3^x4, x1^x2^x3^x4 vs an independent 4-bit parity, gated Resource model
   (validation.compositional);
-* modularity: non-modular vs block-modular MLP on 0.99 / 0.01 tasks, and loss reweighting
-  (validation.modularity);
+* modularity: the paper's Fig 19 setup, a SiLU MLP [2, 100, 100, 2] vs two 50-unit towers on 990 / 10
+  points of two tasks, and loss-proportional reweighting, the notebook's 100 runs per condition
+  (validation.modularity; the earlier weighted-task variant is modularity.WEIGHTED_TASKS);
 * geometry: Geometry model vs Resource model (validation.geometry);
 * grokking: modular addition mod 59 with an embedding MLP, SignGD vs Adam with and without weight
   decay, against the paper's notebook (validation.grokking, Fig 13).

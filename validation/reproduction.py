@@ -207,8 +207,13 @@ def _quantiles(m: Mapping) -> str:
 
 def modularity_claims(result: ExperimentResult) -> list[Claim]:
     """Fig 19: the non-modular net's t1, t2 (the notebook prints its 100 runs), and the two claims: a
-    modular net and loss-proportional reweighting learn the rare task sooner."""
+    modular net and loss-proportional reweighting learn the rare task sooner.
+
+    No rows for another setup ("weighted_tasks", or "paper" with other frequencies, widths, steps,
+    learning rate or threshold): the notebook's numbers do not apply to it."""
     m = result.metrics
+    if result.config.get("setup", "paper") != "paper" or not m.get("paper", {}).get("applies", False):
+        return []
     png = result.figures[0] if result.figures else ""
     rows = []
     paper, ours = m["paper"]["nonmodular"], m["measured"]["nonmodular"]

@@ -97,7 +97,12 @@ def test_modularity_claims_read_the_verdicts_and_the_notebooks_runs():
     paper = {"t1": q(155.0, 151.0, 158.0), "t2": q(456.5, 424.5, 477.0), "t2_over_t1": q(2.95, 2.79, 3.19)}
     ours = {"t1": q(170.0, 0, 0), "t2": q(1000.0, 0, 0), "t2_over_t1": q(3.0, 0, 0), "n_runs": 100}
     m = {
-        "paper": {"nonmodular": {**paper, "n_runs": 100}, "modular": "figure", "reweighted": "one run"},
+        "paper": {
+            "applies": True,
+            "nonmodular": {**paper, "n_runs": 100},
+            "modular": "figure",
+            "reweighted": "one run",
+        },
         "measured": {"nonmodular": ours},
         "verdict": {
             "modular_rare_sooner": {"reproduced": True, "factor": 1.6, "ci": [1.3, 1.9]},
@@ -107,3 +112,12 @@ def test_modularity_claims_read_the_verdicts_and_the_notebooks_runs():
     rows = rp.modularity_claims(ExperimentResult("modularity", "t", {}, m))
     # t1 170 is outside the interval but within 10 % of 155; t2 1000 is neither; t2/t1 inside
     assert [r.verdict for r in rows] == ["reproduced", "differs", "reproduced", "reproduced", "differs"]
+
+
+def test_modularity_claims_skip_setups_the_notebook_does_not_cover():
+    # the earlier weighted-task variant has no "paper" metrics at all; a "paper" setup with other
+    # frequencies says the notebook's numbers do not apply
+    weighted = ExperimentResult("modularity", "t", {"setup": "weighted_tasks"}, {"rows": []})
+    assert rp.modularity_claims(weighted) == []
+    other = ExperimentResult("modularity", "t", {"setup": "paper"}, {"paper": {"applies": False}})
+    assert rp.modularity_claims(other) == []
