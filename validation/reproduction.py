@@ -140,23 +140,72 @@ def domino_claims(result: ExperimentResult) -> list[Claim]:
     return rows
 
 
+N0_FACTOR = 2.0  # the paper's N0 were set by eye, to one significant digit
+
+
 def geometry_claims(result: ExperimentResult) -> list[Claim]:
-    """Fig 6/7: the Resource model with eta = 2 lr sqrt(N) maps the Geometry model (SignGD)."""
-    fitted = result.metrics["fitted_mapping"]
-    c, se = _num(fitted["eta_constant"]), _num(fitted.get("eta_constant_se"))
-    ok = bool(abs(c / 2.0 - 1.0) <= 0.1)
-    return [
-        Claim(
-            "Fig 6/7",
-            "Geometry (SignGD) -> Resource mapping: the constant c in eta = c lr sqrt(N), fitted to the residual 1 - s",
-            "2 (set by hand in the notebooks)",
-            f"{c:.3g} +- {se:.2g} (standard error; seeds averaged first)",
-            _verdict(ok),
-            f"within 10 % of 2 (ours differs by {100 * abs(c / 2 - 1):.0f} %); setup: the geometry section's",
-            "geometry",
-            result.figures[0] if result.figures else "",
+    """Fig 7 top: with eta = 2 lr sqrt(N) the Resource model maps the Geometry model (SignGD), with a
+    hand-set N0 per variant; the free fit should find c near 2 and the paper's N0 its order.
+
+    No rows for a setup other than the notebook's (its N0 do not apply)."""
+    m = result.metrics
+    if not m.get("applies", False):
+        return []
+    png = next((f for f in result.figures if "variants" in f), result.figures[0] if result.figures else "")
+    rows = []
+    orig = m["variants"].get("orig")
+    if orig is not None:
+        free, per_seed = orig["fitted_mapping"], orig["per_seed"]["eta_constant"]
+        c = _num(free["eta_constant"])
+        rows.append(
+            Claim(
+                "Fig 7 (top)",
+                "default setup: the constant c in eta = c lr sqrt(N), fitted with N0 to the residual 1 - s",
+                "2 (set by hand in the notebook)",
+                f"{c:.3g} (seed mean; per seed {_spread_of(per_seed)})",
+                _verdict(None if not math.isfinite(c) else bool(abs(c / 2.0 - 1.0) <= 0.1)),
+                f"within 10 % of 2 (ours differs by {100 * abs(c / 2 - 1):.0f} %)",
+                "geometry",
+                png,
+            )
         )
-    ]
+    for v in m["variants"].values():
+        ratio = _num(v["N0_over_paper"])
+        ok = None if not math.isfinite(ratio) else bool(1 / N0_FACTOR <= ratio <= N0_FACTOR)
+        rows.append(
+            Claim(
+                "Fig 7 (top)",
+                f"{v['label']}: N0 of the Resource model with c = 2",
+                f"{_num(v['paper_N0']):g} (hand-set in the notebook)",
+                f"{fmt(_num(v['fixed_constant']['N0']), 3)} fitted to the seed mean (per seed "
+                f"{_spread_of(v['per_seed']['N0_at_c_2'])})",
+                _verdict(ok),
+                f"within a factor {N0_FACTOR:g} of the paper's (ours / paper = {fmt(ratio, 2)})",
+                "geometry",
+                png,
+            )
+        )
+    order = m.get("wasteful_N0_above_orig")
+    if order:
+        rows.append(
+            Claim(
+                "Fig 7 (top)",
+                "noise, momentum and small batches waste resource: a larger N0 than the default setup's",
+                "yes (the notebook's N0: 0.06, 0.08, 0.05 against 0.003)",
+                ", ".join(f"{name}: {'larger' if up else 'not larger'}" for name, up in order.items()),
+                _verdict(all(order.values())),
+                "N0 fitted at c = 2 above the default setup's in every such variant run",
+                "geometry",
+                png,
+            )
+        )
+    return rows
+
+
+def _spread_of(d: Mapping) -> str:
+    if d.get("median") is None:
+        return "n/a"
+    return f"{fmt(_num(d['median']), 3)} [{fmt(_num(d['min']), 3)}, {fmt(_num(d['max']), 3)}], {d['n']} seeds"
 
 
 def compositional_claims(result: ExperimentResult) -> list[Claim]:

@@ -37,12 +37,43 @@ def test_domino_ratio_is_judged_within_a_factor_1_5_of_2(ratio, verdict):
     assert claim.verdict == verdict and claim.figure == "Fig 2 (bottom)" and claim.png == "domino_ratio.png"
 
 
-@pytest.mark.parametrize(("c", "verdict"), [(2.05, "reproduced"), (1.52, "differs"), (2.25, "differs")])
+def geometry_result(c: float, n0: dict[str, float], applies: bool = True) -> ExperimentResult:
+    spread = {"median": 1.0, "min": 0.9, "max": 1.1, "n": 3}
+    variants = {
+        name: {
+            "label": name,
+            "paper_N0": paper,
+            "N0_over_paper": ours / paper,
+            "fixed_constant": {"N0": ours},
+            "fitted_mapping": {"eta_constant": c},
+            "per_seed": {"eta_constant": spread, "N0_at_c_2": spread},
+        }
+        for name, (paper, ours) in n0.items()
+    }
+    base = n0["orig"][1]
+    order = {v: n0[v][1] > base for v in ("noise", "bs") if v in n0}
+    metrics = {"applies": applies, "variants": variants, "wasteful_N0_above_orig": order}
+    return ExperimentResult("geometry", "t", {}, metrics, figures=("geometry_curves.png", "geometry_variants.png"))
+
+
+@pytest.mark.parametrize(
+    ("c", "verdict"), [(2.05, "reproduced"), (1.84, "reproduced"), (1.52, "differs"), (2.25, "differs")]
+)
 def test_geometry_constant_is_judged_within_10_percent_of_2(c, verdict):
-    res = ExperimentResult("geometry", "t", {}, {"fitted_mapping": {"eta_constant": c, "eta_constant_se": 0.01}})
-    (claim,) = rp.geometry_claims(res)
-    assert claim.verdict == verdict
-    assert f"{100 * abs(c / 2 - 1):.0f} %" in claim.criterion
+    claims = rp.geometry_claims(geometry_result(c, {"orig": (0.003, 0.004)}))
+    assert claims[0].verdict == verdict and claims[0].png == "geometry_variants.png"
+    assert f"{100 * abs(c / 2 - 1):.0f} %" in claims[0].criterion
+
+
+def test_geometry_n0_is_judged_within_a_factor_2_and_the_order_of_the_wasteful_variants():
+    n0 = {"orig": (0.003, 0.004), "lr": (0.001, 0.0035), "noise": (0.06, 0.024), "bs": (0.05, 0.0727)}
+    claims = rp.geometry_claims(geometry_result(1.84, n0))
+    # c, then one N0 row per variant (1.3x in, 3.5x out, 0.4x out, 1.45x in), then the order row
+    assert [c.verdict for c in claims] == ["reproduced", "reproduced", "differs", "differs", "reproduced", "reproduced"]
+    assert "3.5" in claims[2].criterion
+    n0["bs"] = (0.05, 0.002)  # below the default setup's N0
+    assert rp.geometry_claims(geometry_result(1.84, n0))[-1].verdict == "differs"
+    assert rp.geometry_claims(geometry_result(1.84, n0, applies=False)) == []
 
 
 def test_table_counts_verdicts_and_names_the_commands():

@@ -55,7 +55,7 @@ TINY_COMP = CompositionalConfig(
 )
 # modularity: the paper's setup (the default), two of the notebook's runs, 300 steps; more in test_modularity.py
 TINY_MOD = replace(modularity.QUICK, seeds=(0, 1), steps=300)
-TINY_GEOM = GeometryConfig(n_skills=3, N=100, steps=150, seeds=(0,))
+TINY_GEOM = GeometryConfig(variants=("orig",), n_skills=3, N=100, steps=150, seeds=(0,))
 
 
 @pytest.fixture(autouse=True)
@@ -358,7 +358,7 @@ def test_write_report_all_experiments(tmp_path):
         assert name in metrics
     for fig in rep.figures:
         assert fig.exists() and fig.stat().st_size > 1000 and f"]({fig.name})" in text
-    assert len(rep.figures) == 6
+    assert len(rep.figures) == 7
     # the saved seed-mean curves load back as SkillCurves with the measured values
     curves = sk.SkillCurves.load(tmp_path / "curves_domino_measured_p2_0.1.npz")
     np.testing.assert_allclose(curves.loss, rep.results["domino"].curves["measured_p2=0.1"].loss)
