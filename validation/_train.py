@@ -45,6 +45,39 @@ DEFAULT_BETAS = (0.9, 0.999)
 AUTO_MAX_THREADS = 2
 
 
+DEVICES = ("cpu", "cuda", "auto")
+
+
+def check_device(device: str, name: str = "device") -> str:
+    """A device name from DEVICES, lower-cased; "cuda" is refused up front where torch has no CUDA."""
+    key = choice(device, name, DEVICES)
+    if key == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name} 'cuda': torch finds no CUDA device here; use 'cpu' or 'auto'")
+    return key
+
+
+def resolve_device(device: str) -> torch.device:
+    """The torch device to train on: "auto" is CUDA where torch has it, else the CPU.
+
+    Data and initial weights are always drawn on the CPU (the seeds' generators live there, so a
+    seed draws the same numbers on either device) and then moved; on CUDA the products round
+    differently, so runs agree with the CPU's to float tolerance, not bit for bit.
+    """
+    key = check_device(device)
+    if key == "auto":
+        key = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(key)
+
+
+def to_device(tensors: Sequence[torch.Tensor], device: torch.device) -> list[torch.Tensor]:
+    """The tensors on `device`; leaves that required grad are new leaves there (the trainer's params)."""
+    out = []
+    for t in tensors:
+        moved = t.detach().to(device)
+        out.append(moved.requires_grad_(True) if t.requires_grad else moved)
+    return out
+
+
 def auto_threads(load: float | None = None) -> int:
     """The thread count TrainSettings(threads=None) trains with: the cores no other job is using.
 
@@ -462,7 +495,7 @@ def train(
     elif targets.ndim != 3:
         raise ValueError(f"loss 'mse': targets must have shape (n_seeds, N, n_tasks); got {tuple(targets.shape)}")
     if weights is None:
-        weights = torch.ones(targets.shape, dtype=torch.float64 if ce else targets.dtype)
+        weights = torch.ones(targets.shape, dtype=torch.float64 if ce else targets.dtype, device=targets.device)
     if targets.shape != weights.shape:
         raise ValueError(
             f"targets and weights must share shape ({'(n_seeds, N)' if ce else '(n_seeds, N, n_tasks)'}); got "
@@ -484,7 +517,8 @@ def train(
         n = targets.shape[1]
         steps = int(settings.steps)
         n_tasks = 1 if ce else targets.shape[2]
-        loss_rec = torch.empty(len(seeds), steps + 1, n_tasks, dtype=torch.float64)
+        # records stay on the training device (no host sync per step) and are copied back at the end
+        loss_rec = torch.empty(len(seeds), steps + 1, n_tasks, dtype=torch.float64, device=targets.device)
         acc_rec = torch.full_like(loss_rec, float("nan"))
         test_loss = torch.full_like(loss_rec, float("nan"))
         test_acc = torch.full_like(loss_rec, float("nan"))
@@ -530,16 +564,18 @@ def train(
             opt.step()
             bar.update(1)
         bar.close()
+        if targets.is_cuda:  # the steps were queued: wait for them before reading the clock
+            torch.cuda.synchronize(targets.device)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     finally:
         torch.set_num_threads(old_threads)
     return TrainRecord(
-        loss_rec.numpy(),
-        acc_rec.numpy(),
+        loss_rec.cpu().numpy(),
+        acc_rec.cpu().numpy(),
         tuple(int(s) for s in seeds),
         wall,
-        test_loss.numpy(),
-        test_acc.numpy(),
+        test_loss.cpu().numpy(),
+        test_acc.cpu().numpy(),
         threads,
         cpu,
     )

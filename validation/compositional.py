@@ -77,11 +77,14 @@ from ._common import (
 from ._train import (
     TrainRecord,
     TrainSettings,
+    check_device,
     concat_records,
     init_mlp,
     mlp_forward,
+    resolve_device,
     seed_generators,
     seed_groups,
+    to_device,
     train,
 )
 
@@ -134,6 +137,8 @@ class CompositionalConfig:
         fit_stride: the fit uses every fit_stride-th step.
         per_seed_fits: also fit each seed alone at the chosen exponent (the spread over seeds).
         threads: torch threads (None: automatic, see TrainSettings).
+        device: "cpu" (default), "cuda" or "auto" (CUDA where torch has it): where the networks train;
+            data and initial weights are drawn on the CPU either way (validation._train.resolve_device).
     """
 
     seeds: tuple[int, ...] = (1, 2, 3, 4, 5)
@@ -150,8 +155,10 @@ class CompositionalConfig:
     fit_stride: int = 5
     per_seed_fits: bool = True
     threads: int | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        check_device(self.device)
         check_seeds(self.seeds)
         check_positive_int(self.n_samples, "n_samples")
         check_positive_int(self.hidden, "hidden")
@@ -222,6 +229,7 @@ def _shifted_forward(x: torch.Tensor) -> Callable[[list[torch.Tensor]], torch.Te
 def train_condition(config: CompositionalConfig, condition: str, *, progress: bool = False) -> TrainRecord:
     """Every seed's notebook run of one condition, seeds batched in groups (see validation._train)."""
     settings = TrainSettings(config.steps_of(condition), config.lr, "adam", config.threads)
+    device = resolve_device(config.device)
     seeds = list(config.seeds)
     n_train = int(config.n_samples * config.train_fraction)
     records = []
@@ -234,10 +242,12 @@ def train_condition(config: CompositionalConfig, condition: str, *, progress: bo
 
         x, y = stack("train_id", "inputs"), stack("train_id", "labels") - 0.5
         xt, yt = stack("test_id", "inputs"), stack("test_id", "labels") - 0.5
+        x, y, xt, yt = to_device([x, y, xt, yt], device)
         # the notebook's MLP seeds torch itself, so each seed's weights come from a fresh generator
         params = init_mlp(
             [N_BITS, config.hidden, WIDTH], seed_generators(chunk), dtype=torch.float64, scheme="nn.Linear"
         )
+        params = to_device(params, device)
         records.append(
             train(
                 params,

@@ -46,6 +46,7 @@ import numpy as np
 import skillode as sk
 
 from ._common import ExperimentResult, check_positive_int, check_seeds, environment, fmt
+from ._train import check_device, resolve_device
 
 NAME = "geometry"
 NOTEBOOK = "scripts/Fig7_top_geometry_resource_compare.ipynb of github.com/KindXiaoming/physics_of_skill_learning"
@@ -102,6 +103,7 @@ class GeometryConfig:
         steps: optimizer updates.
         seeds: one simulation per seed (task vectors, batches, noise), losses averaged over seeds.
         threshold: loss level defining learning times.
+        device: "cpu" (default), "cuda" or "auto": where skillode.simulate runs the Geometry model.
     """
 
     variants: tuple[str, ...] = tuple(FIG7_VARIANTS)
@@ -115,8 +117,10 @@ class GeometryConfig:
     steps: int = 3000
     seeds: tuple[int, ...] = (2, 0, 1)
     threshold: float = 0.1
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        check_device(self.device)
         unknown = [v for v in self.variants if v not in FIG7_VARIANTS]
         if not self.variants or unknown or len(set(self.variants)) != len(self.variants):
             raise ValueError(f"variants must be distinct names from {tuple(FIG7_VARIANTS)}, got {self.variants!r}")
@@ -205,7 +209,12 @@ def run_variant(config: GeometryConfig, name: str, progress: bool = False) -> tu
     model = config.model(name)
     seeds = list(config.seeds)
     sim = simulate(
-        model, config.steps, seeds=seeds, record=np.arange(config.steps + 1), device="cpu", progress=progress
+        model,
+        config.steps,
+        seeds=seeds,
+        record=np.arange(config.steps + 1),
+        device=str(resolve_device(config.device)),
+        progress=progress,
     )
     per_seed = sim.loss()  # (seeds, steps + 1, n)
     meta = {"experiment": NAME, "variant": name, "seeds": seeds, "geometry": model.config()}

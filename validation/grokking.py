@@ -67,12 +67,15 @@ from ._common import ExperimentResult, check_positive_int, check_seeds, environm
 from ._train import (
     TrainRecord,
     TrainSettings,
+    check_device,
     concat_records,
     embedding_mlp_forward,
     init_embedding,
     init_mlp,
+    resolve_device,
     seed_generators,
     seed_groups,
+    to_device,
     train,
 )
 
@@ -151,6 +154,8 @@ class GrokkingConfig:
             torch.Generator(s); seed 0 is the notebook's run.
         dtype: "float64" (the paper) or "float32".
         threads: torch threads (None: automatic, validation._train.auto_threads()).
+        device: "cpu" (default), "cuda" or "auto" (CUDA where torch has it): where the networks train;
+            data and initial weights are drawn on the CPU either way (validation._train.resolve_device).
     """
 
     modulus: int = 59
@@ -165,8 +170,10 @@ class GrokkingConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     dtype: str = "float64"
     threads: int | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        check_device(self.device)
         if check_positive_int(self.modulus, "modulus") < 2:
             raise ValueError(f"modulus must be at least 2, got {self.modulus}")
         check_positive_int(self.embedding_dim, "embedding_dim")
@@ -259,6 +266,7 @@ def train_run(
     per group at the paper's size; a seed's run does not depend on its group.
     """
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    device = resolve_device(config.device)
     seeds = list(config.seeds)
     per_seed = config.n_train * max(config.hidden) * (2 if dtype == torch.float64 else 1)
     records, finals = [], []
@@ -269,12 +277,13 @@ def train_run(
         te = [_tokens(config.modulus, s[1]) for s in splits]
         tok, lab = torch.stack([t[0] for t in tr]), torch.stack([t[1] for t in tr])
         tok_t, lab_t = torch.stack([t[0] for t in te]), torch.stack([t[1] for t in te])
+        tok, lab, tok_t, lab_t = to_device([tok, lab, tok_t, lab_t], device)
         gens = seed_generators(chunk)
         widths = [2 * config.embedding_dim, *config.hidden, config.modulus]
         params = init_mlp(widths, gens, dtype=dtype, scheme="nn.Linear")
         table = init_embedding(config.modulus, config.embedding_dim, gens, dtype=dtype)
         n_mlp = len(params)
-        trainable = [*params, table]
+        trainable = to_device([*params, table], device)
 
         def predict(p, tokens=tok, k=n_mlp):
             return embedding_mlp_forward(p[:k], p[k], tokens, "silu")
@@ -295,7 +304,7 @@ def train_run(
                 test=(predict_test, lab_t),
             )
         )
-        finals.append([t.detach() for t in trainable])
+        finals.append([t.detach().cpu() for t in trainable])
     return concat_records(records), finals
 
 

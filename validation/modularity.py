@@ -87,11 +87,14 @@ from ._train import (
     ACTIVATIONS,
     TrainRecord,
     TrainSettings,
+    check_device,
     concat_records,
     init_mlp,
     mlp_forward,
+    resolve_device,
     seed_generators,
     seed_groups,
+    to_device,
     train,
 )
 
@@ -190,6 +193,9 @@ class ModularityConfig:
             seed, learned = held-out loss at loss_fraction of its initial value, reweighted task
             weights p_k^reweight_alpha (normalised; 0: equal).
         threads: torch threads (None: automatic, see validation._train.auto_threads).
+        device: "cpu" (default), "cuda" or "auto" (CUDA where torch has it): where the networks train ("paper" setup;
+            "weighted_tasks" trains on the CPU);
+            data and initial weights are drawn on the CPU either way (validation._train.resolve_device).
     """
 
     setup: str = "paper"
@@ -207,8 +213,12 @@ class ModularityConfig:
     loss_fraction: float = 0.01
     reweight_alpha: float = 0.0
     threads: int | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        check_device(self.device)
+        if self.setup != "paper" and self.device != "cpu":
+            raise ValueError(f"device {self.device!r}: the 'weighted_tasks' setup trains on the CPU only")
         choice(self.setup, "setup", SETUPS)
         choice(self.draws, "draws", DRAWS)
         choice(self.activation, "activation", ACTIVATIONS)
@@ -297,7 +307,7 @@ def onednn_available() -> bool:
 
 
 def _onednn(a: torch.Tensor) -> bool:
-    return a.dtype == torch.float32 and onednn_available()
+    return a.dtype == torch.float32 and a.device.type == "cpu" and onednn_available()
 
 
 def _product_t(a: torch.Tensor, w_t: torch.Tensor, b: torch.Tensor | None, out: torch.Tensor) -> torch.Tensor:
@@ -584,6 +594,10 @@ def _train_paper_group(
     config: ModularityConfig, condition: str, seeds: list[int], progress: bool, steps: int | None = None
 ) -> TrainRecord:
     runs = draw_runs(config, condition, seeds)
+    device = resolve_device(config.device)
+    if device.type != "cpu":
+        x, y, mask = to_device([runs.x, runs.y, runs.mask], device)
+        runs = TwoTaskRuns(x, y, mask, to_device(runs.params, device), runs.draws)
     params, predict = network(runs, condition, config.activation)
     settings = TrainSettings(
         config.steps if steps is None else steps,

@@ -24,6 +24,7 @@ from skillode.curves._json import _jsonable
 
 from . import compositional, domino, geometry, grokking, modularity
 from ._common import ExperimentResult
+from ._train import check_device, resolve_device
 from .reproduction import claims_json, claims_of, table_markdown
 
 
@@ -113,6 +114,7 @@ def write_report(
     configs: Mapping[str, Any] | None = None,
     progress: bool = False,
     threads: int | None = None,
+    device: str | None = None,
 ) -> Report:
     """Run the named experiments and write report.md, metrics.json, figures and curves into out_dir.
 
@@ -123,10 +125,15 @@ def write_report(
         configs: per-experiment config overrides, {name: config instance}.
         progress: show tqdm progress bars.
         threads: torch threads for every experiment that trains networks (None: each config's own).
+        device: "cpu", "cuda" or "auto" for every experiment with a device option (None: each
+            config's own, the CPU); an experiment without one runs on the CPU, and metrics.json's
+            "_devices" says where each ran.
     """
     selected = resolve_names(names)
     if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    if device is not None:
+        device = check_device(device)  # "cuda" without CUDA fails here, before any training
     out = check_output_dir(out_dir, "out_dir")  # before any training: a bad folder fails now
     configs = dict(configs or {})
     for key, cfg in configs.items():
@@ -136,6 +143,7 @@ def write_report(
             raise ValueError(f"configs[{key!r}] must be a {EXPERIMENTS[key].config_type.__name__}")
     results: dict[str, ExperimentResult] = {}
     skipped: dict[str, str] = {}
+    devices: dict[str, str] = {}
     figures: list[Path] = []
     seconds: dict[str, float] = {}
     for key in selected:
@@ -146,6 +154,9 @@ def write_report(
         cfg = configs.get(key, exp.quick if quick else exp.default)
         if threads is not None and hasattr(cfg, "threads"):
             cfg = dataclasses.replace(cfg, threads=int(threads))
+        if device is not None and hasattr(cfg, "device"):
+            cfg = dataclasses.replace(cfg, device=device)
+        devices[key] = str(resolve_device(cfg.device)) if hasattr(cfg, "device") else "cpu"
         start = time.perf_counter()
         res = exp.run(cfg, progress=progress)
         figures.extend(exp.plot(res, out))
@@ -180,6 +191,7 @@ def write_report(
         key: {"config": res.config, "metrics": res.metrics, "seconds": seconds[key]} for key, res in results.items()
     }
     metrics["_skipped"] = skipped
+    metrics["_devices"] = devices
     metrics["_quick"] = quick
     metrics_path = atomic_write(out / "metrics.json", json.dumps(_jsonable(metrics), indent=2))
     return Report(out, report_path, metrics_path, tuple(figures), results, skipped)

@@ -33,6 +33,13 @@ def register(sub) -> None:
         help="torch threads for training (default: automatic, min(2, available cores), "
         "lowered to 1 when the load average shows other jobs using the cores)",
     )
+    ap.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "auto"),
+        default=None,
+        help="where the networks train (and the Geometry model runs): cpu (default), cuda, or auto (CUDA "
+        "where torch has it); data and initial weights are drawn on the CPU either way",
+    )
     ap.set_defaults(func=run)
 
 
@@ -42,9 +49,20 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise ValueError(f"the validation package needs torch ({exc}); install torch==2.13.0") from exc
     report = write_report(
-        args.names or ["all"], args.out, quick=args.quick, progress=args.progress, threads=args.threads
+        args.names or ["all"],
+        args.out,
+        quick=args.quick,
+        progress=args.progress,
+        threads=args.threads,
+        device=args.device,
     )
     print(f"wrote {report.report}, {report.metrics} and {len(report.figures)} figures")
+    if args.device not in (None, "cpu"):
+        from ..validation import EXPERIMENTS
+
+        for name in report.results:
+            if not hasattr(EXPERIMENTS[name].default, "device"):
+                print(f"note: {name} has no device option and ran on the CPU")
     for name, why in report.skipped.items():
         print(f"skipped {name}: {why}")
     return 0
