@@ -55,7 +55,7 @@ apart from 500 held-out ones, summed per-task loss in float32, held-out times), 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ from ._common import (
     fmt,
     paired_ratio,
 )
+from ._execution import map_tasks, one_thread_in_workers
 from ._train import (
     TrainRecord,
     TrainSettings,
@@ -228,40 +229,49 @@ def _shifted_forward(x: torch.Tensor) -> Callable[[list[torch.Tensor]], torch.Te
 
 def train_condition(config: CompositionalConfig, condition: str, *, progress: bool = False) -> TrainRecord:
     """Every seed's notebook run of one condition, seeds batched in groups (see validation._train)."""
-    settings = TrainSettings(config.steps_of(condition), config.lr, "adam", config.threads)
-    device = resolve_device(config.device)
+    return train_conditions(config, (condition,), progress=progress)[condition]
+
+
+def train_conditions(
+    config: CompositionalConfig, conditions: Sequence[str] = tuple(CONDITIONS), *, progress: bool = False
+) -> dict[str, TrainRecord]:
+    """train_condition for each of `conditions`, every (condition, seed group) one task of the
+    current execution (validation._execution: this process by default, or workers / Dask)."""
     seeds = list(config.seeds)
     n_train = int(config.n_samples * config.train_fraction)
-    records = []
-    for group in seed_groups(len(seeds), n_train * config.hidden):
-        chunk = seeds[group]
-        data = [make_data(s, condition, config.n_samples, config.train_fraction) for s in chunk]
+    groups = seed_groups(len(seeds), n_train * config.hidden)
+    tasks = [(condition, tuple(seeds[g])) for condition in conditions for g in groups]
+    records = map_tasks(_train_group, tasks, (one_thread_in_workers(config), progress), name=NAME)
+    return {c: concat_records([r for (cond, _), r in zip(tasks, records) if cond == c]) for c in conditions}
 
-        def stack(split: str, what: str, data=data) -> torch.Tensor:
-            return torch.tensor(np.stack([getattr(d, what)[getattr(d, split)] for d in data]))
 
-        x, y = stack("train_id", "inputs"), stack("train_id", "labels") - 0.5
-        xt, yt = stack("test_id", "inputs"), stack("test_id", "labels") - 0.5
-        x, y, xt, yt = to_device([x, y, xt, yt], device)
-        # the notebook's MLP seeds torch itself, so each seed's weights come from a fresh generator
-        params = init_mlp(
-            [N_BITS, config.hidden, WIDTH], seed_generators(chunk), dtype=torch.float64, scheme="nn.Linear"
-        )
-        params = to_device(params, device)
-        records.append(
-            train(
-                params,
-                _shifted_forward(x),
-                y,
-                torch.full_like(y, TASK_WEIGHT),
-                settings,
-                seeds=chunk,
-                progress=progress,
-                desc=f"compositional: {condition}",
-                test=(_shifted_forward(xt), yt),
-            )
-        )
-    return concat_records(records)
+def _train_group(task: tuple[str, tuple[int, ...]], config: CompositionalConfig, progress: bool) -> TrainRecord:
+    condition, chunk = task
+    settings = TrainSettings(config.steps_of(condition), config.lr, "adam", config.threads)
+    device = resolve_device(config.device)
+    data = [make_data(s, condition, config.n_samples, config.train_fraction) for s in chunk]
+
+    def stack(split: str, what: str) -> torch.Tensor:
+        return torch.tensor(np.stack([getattr(d, what)[getattr(d, split)] for d in data]))
+
+    x, y = stack("train_id", "inputs"), stack("train_id", "labels") - 0.5
+    xt, yt = stack("test_id", "inputs"), stack("test_id", "labels") - 0.5
+    x, y, xt, yt = to_device([x, y, xt, yt], device)
+    # the notebook's MLP seeds torch itself, so each seed's weights come from a fresh generator
+    params = init_mlp(
+        [N_BITS, config.hidden, WIDTH], seed_generators(list(chunk)), dtype=torch.float64, scheme="nn.Linear"
+    )
+    return train(
+        to_device(params, device),
+        _shifted_forward(x),
+        y,
+        torch.full_like(y, TASK_WEIGHT),
+        settings,
+        seeds=list(chunk),
+        progress=progress,
+        desc=f"compositional: {condition}",
+        test=(_shifted_forward(xt), yt),
+    )
 
 
 # ---------------------------------------------------------------------------------- models
@@ -573,8 +583,9 @@ def run(config: CompositionalConfig = CompositionalConfig(), *, progress: bool =
     measured: dict = {}
     curves: dict = {}
     wall, threads = 0.0, set()
+    records = train_conditions(config, tuple(CONDITIONS), progress=progress)
     for cond in CONDITIONS:
-        rec = train_condition(config, cond, progress=progress)
+        rec = records[cond]
         if rec.seeds != tuple(config.seeds):  # the cross-condition ratios pair row i with row i
             raise RuntimeError(f"{cond}: runs came back in seed order {rec.seeds}, not {tuple(config.seeds)}")
         wall += rec.wall_seconds

@@ -55,6 +55,7 @@ steps.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,6 +65,7 @@ import torch
 import skillode as sk
 
 from ._common import ExperimentResult, check_positive_int, check_seeds, environment, first_step, fmt
+from ._execution import map_tasks, one_thread_in_workers
 from ._train import (
     TrainRecord,
     TrainSettings,
@@ -265,47 +267,65 @@ def train_run(
     Seeds are batched in groups of GROUP_ELEMENTS hidden activations (float64 counts double), one seed
     per group at the paper's size; a seed's run does not depend on its group.
     """
+    return train_runs(config, ((optimizer, weight_decay),), progress=progress)[0]
+
+
+def train_runs(
+    config: GrokkingConfig, runs: Sequence[tuple[str, float]], *, progress: bool = False
+) -> list[tuple[TrainRecord, list]]:
+    """train_run for each (optimizer, weight decay) of `runs`, every (run, seed group) one task of the
+    current execution (validation._execution: this process by default, or workers / Dask)."""
     dtype = torch.float64 if config.dtype == "float64" else torch.float32
-    device = resolve_device(config.device)
     seeds = list(config.seeds)
     per_seed = config.n_train * max(config.hidden) * (2 if dtype == torch.float64 else 1)
-    records, finals = [], []
-    for group in seed_groups(len(seeds), per_seed):
-        chunk = seeds[group]
-        splits = [make_split(config.modulus, config.train_fraction, s) for s in chunk]
-        tr = [_tokens(config.modulus, s[0]) for s in splits]
-        te = [_tokens(config.modulus, s[1]) for s in splits]
-        tok, lab = torch.stack([t[0] for t in tr]), torch.stack([t[1] for t in tr])
-        tok_t, lab_t = torch.stack([t[0] for t in te]), torch.stack([t[1] for t in te])
-        tok, lab, tok_t, lab_t = to_device([tok, lab, tok_t, lab_t], device)
-        gens = seed_generators(chunk)
-        widths = [2 * config.embedding_dim, *config.hidden, config.modulus]
-        params = init_mlp(widths, gens, dtype=dtype, scheme="nn.Linear")
-        table = init_embedding(config.modulus, config.embedding_dim, gens, dtype=dtype)
-        n_mlp = len(params)
-        trainable = to_device([*params, table], device)
+    groups = seed_groups(len(seeds), per_seed)
+    tasks = [(o, float(wd), tuple(seeds[g])) for o, wd in runs for g in groups]
+    done = map_tasks(_train_group, tasks, (one_thread_in_workers(config), progress), name=NAME)
+    out = []
+    for o, wd in runs:
+        mine = [r for (to, twd, _), r in zip(tasks, done) if (to, twd) == (o, float(wd))]
+        out.append((concat_records([m[0] for m in mine]), [m[1] for m in mine]))
+    return out
 
-        def predict(p, tokens=tok, k=n_mlp):
-            return embedding_mlp_forward(p[:k], p[k], tokens, "silu")
 
-        def predict_test(p, tokens=tok_t, k=n_mlp):
-            return embedding_mlp_forward(p[:k], p[k], tokens, "silu")
+def _train_group(
+    task: tuple[str, float, tuple[int, ...]], config: GrokkingConfig, progress: bool
+) -> tuple[TrainRecord, list]:
+    """One seed group of one run: its record and final parameters (on the CPU)."""
+    optimizer, weight_decay, chunk = task
+    dtype = torch.float64 if config.dtype == "float64" else torch.float32
+    device = resolve_device(config.device)
+    splits = [make_split(config.modulus, config.train_fraction, s) for s in chunk]
+    tr = [_tokens(config.modulus, s[0]) for s in splits]
+    te = [_tokens(config.modulus, s[1]) for s in splits]
+    tok, lab = torch.stack([t[0] for t in tr]), torch.stack([t[1] for t in tr])
+    tok_t, lab_t = torch.stack([t[0] for t in te]), torch.stack([t[1] for t in te])
+    tok, lab, tok_t, lab_t = to_device([tok, lab, tok_t, lab_t], device)
+    gens = seed_generators(list(chunk))
+    widths = [2 * config.embedding_dim, *config.hidden, config.modulus]
+    params = init_mlp(widths, gens, dtype=dtype, scheme="nn.Linear")
+    table = init_embedding(config.modulus, config.embedding_dim, gens, dtype=dtype)
+    n_mlp = len(params)
+    trainable = to_device([*params, table], device)
 
-        records.append(
-            train(
-                trainable,
-                predict,
-                lab,
-                None,
-                config.settings(optimizer, weight_decay),
-                seeds=chunk,
-                progress=progress,
-                desc=f"grokking {run_label(optimizer, weight_decay)}",
-                test=(predict_test, lab_t),
-            )
-        )
-        finals.append([t.detach().cpu() for t in trainable])
-    return concat_records(records), finals
+    def predict(p, tokens=tok, k=n_mlp):
+        return embedding_mlp_forward(p[:k], p[k], tokens, "silu")
+
+    def predict_test(p, tokens=tok_t, k=n_mlp):
+        return embedding_mlp_forward(p[:k], p[k], tokens, "silu")
+
+    record = train(
+        trainable,
+        predict,
+        lab,
+        None,
+        config.settings(optimizer, weight_decay),
+        seeds=list(chunk),
+        progress=progress,
+        desc=f"grokking {run_label(optimizer, weight_decay)}",
+        test=(predict_test, lab_t),
+    )
+    return record, [t.detach().cpu() for t in trainable]
 
 
 def _spread(values: np.ndarray) -> dict:
@@ -325,7 +345,8 @@ def _spread(values: np.ndarray) -> dict:
 
 def run(config: GrokkingConfig = GrokkingConfig(), *, progress: bool = False) -> ExperimentResult:
     """Train the runs, measure the grokking times, compare with the notebook's log."""
-    records = {run_label(o, wd): train_run(config, o, wd, progress=progress)[0] for o, wd in config.runs}
+    trained = train_runs(config, config.runs, progress=progress)
+    records = {run_label(o, wd): rec for (o, wd), (rec, _) in zip(config.runs, trained)}
     return summarize(config, records)
 
 

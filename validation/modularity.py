@@ -58,7 +58,7 @@ with the Domino and Resource models (see _run_weighted_tasks).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ from ._common import (
     paired_ratio,
     try_fit_resource_times,
 )
+from ._execution import map_tasks, one_thread_in_workers
 from ._train import (
     ACTIVATIONS,
     TrainRecord,
@@ -557,13 +558,31 @@ def train_condition(config: ModularityConfig, condition: str, *, progress: bool 
     Seeds are batched in groups; each seed's run does not depend on its group. "paper": the record's
     loss[:, t, k] is task k's MSE on its own points after t updates (what the notebook measures).
     """
-    choice(condition, "condition", CONDITIONS)
+    return train_conditions(config, (condition,), progress=progress)[condition]
+
+
+def train_conditions(
+    config: ModularityConfig, conditions: Sequence[str] = CONDITIONS, *, progress: bool = False
+) -> dict[str, TrainRecord]:
+    """train_condition for each of `conditions`, every (condition, seed group) one task of the
+    current execution (validation._execution: this process by default, or workers / Dask)."""
+    for condition in conditions:
+        choice(condition, "condition", CONDITIONS)
     seeds = list(config.seeds)
+    per_seed = config.n_points * config.hidden if config.setup == "paper" else config.train_size * config.hidden
+    budget = GROUP_ELEMENTS if config.setup == "paper" else None
+    groups = seed_groups(len(seeds), per_seed, budget)
+    tasks = [(condition, tuple(seeds[g])) for condition in conditions for g in groups]
+    cfg = one_thread_in_workers(config)
+    records = map_tasks(_train_group_task, tasks, (cfg, progress), name=NAME)
+    return {c: concat_records([r for (cond, _), r in zip(tasks, records) if cond == c]) for c in conditions}
+
+
+def _train_group_task(task: tuple[str, tuple[int, ...]], config: ModularityConfig, progress: bool) -> TrainRecord:
+    condition, seeds = task
     if config.setup == "paper":
-        groups = seed_groups(len(seeds), config.n_points * config.hidden, GROUP_ELEMENTS)
-        return concat_records([_train_paper_group(config, condition, seeds[g], progress) for g in groups])
-    groups = seed_groups(len(seeds), config.train_size * config.hidden)
-    return concat_records([_train_weighted_group(config, condition, seeds[g], progress) for g in groups])
+        return _train_paper_group(config, condition, list(seeds), progress)
+    return _train_weighted_group(config, condition, list(seeds), progress)
 
 
 def network(
@@ -750,10 +769,10 @@ def _verdict(speedups: dict) -> dict:
 
 
 def _run_paper(config: ModularityConfig, progress: bool) -> ExperimentResult:
-    times, curves, arrays, wall, threads, records = {}, {}, {}, 0.0, set(), {}
+    times, curves, arrays, wall, threads = {}, {}, {}, 0.0, set()
+    records = train_conditions(config, CONDITIONS, progress=progress)
     for cond in CONDITIONS:
-        rec = train_condition(config, cond, progress=progress)
-        records[cond] = rec
+        rec = records[cond]
         wall += rec.wall_seconds
         threads.add(rec.threads)
         if rec.seeds != tuple(config.seeds):
@@ -976,8 +995,9 @@ def _run_weighted_tasks(config: ModularityConfig, progress: bool) -> ExperimentR
     bootstrap over seed indices.
     """
     times, curves, arrays, wall, threads = {}, {}, {}, 0.0, set()
+    records = train_conditions(config, CONDITIONS, progress=progress)
     for cond in CONDITIONS:
-        rec = train_condition(config, cond, progress=progress)
+        rec = records[cond]
         assert rec.test_loss is not None  # the weighted-tasks runs record a held-out set
         wall += rec.wall_seconds
         threads.add(rec.threads)

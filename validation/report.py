@@ -24,6 +24,7 @@ from skillode.curves._json import _jsonable
 
 from . import compositional, domino, geometry, grokking, modularity
 from ._common import ExperimentResult
+from ._execution import Execution, execution
 from ._train import check_device, resolve_device
 from .reproduction import claims_json, claims_of, table_markdown
 
@@ -115,6 +116,8 @@ def write_report(
     progress: bool = False,
     threads: int | None = None,
     device: str | None = None,
+    scheduler: str | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Run the named experiments and write report.md, metrics.json, figures and curves into out_dir.
 
@@ -128,12 +131,16 @@ def write_report(
         device: "cpu", "cuda" or "auto" for every experiment with a device option (None: each
             config's own, the CPU); an experiment without one runs on the CPU, and metrics.json's
             "_devices" says where each ran.
+        scheduler, jobs: where the experiments' seed groups train (validation._execution): None and
+            1, this process (default); jobs > 1, local worker processes; "local:N" or a Dask address,
+            Dask. Grokking, compositional and modularity run their seed groups as tasks.
     """
     selected = resolve_names(names)
     if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     if device is not None:
         device = check_device(device)  # "cuda" without CUDA fails here, before any training
+    plan = Execution(scheduler, jobs)  # a malformed address or job count fails now
     out = check_output_dir(out_dir, "out_dir")  # before any training: a bad folder fails now
     configs = dict(configs or {})
     for key, cfg in configs.items():
@@ -158,7 +165,8 @@ def write_report(
             cfg = dataclasses.replace(cfg, device=device)
         devices[key] = str(resolve_device(cfg.device)) if hasattr(cfg, "device") else "cpu"
         start = time.perf_counter()
-        res = exp.run(cfg, progress=progress)
+        with execution(plan.scheduler, plan.jobs):
+            res = exp.run(cfg, progress=progress and plan.in_process)
         figures.extend(exp.plot(res, out))
         for label, curves in res.curves.items():
             curves.save(out / f"curves_{key}_{_safe(label)}.npz")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 EXPERIMENT_NAMES = ("domino", "compositional", "modularity", "geometry", "grokking")
@@ -40,6 +41,16 @@ def register(sub) -> None:
         help="where the networks train (and the Geometry model runs): cpu (default), cuda, or auto (CUDA "
         "where torch has it); data and initial weights are drawn on the CPU either way",
     )
+    ap.add_argument(
+        "--scheduler",
+        default=None,
+        help="train the seed groups of grokking, compositional and modularity on Dask: local:N (a LocalCluster "
+        "of N processes for this run) or a scheduler address tcp://host:port (default: $DASK_SCHEDULER_ADDRESS "
+        "if set, else this machine); needs skillode[distributed]",
+    )
+    ap.add_argument(
+        "--jobs", type=int, default=1, help="local worker processes for those seed groups (default 1: this process)"
+    )
     ap.set_defaults(func=run)
 
 
@@ -55,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         progress=args.progress,
         threads=args.threads,
         device=args.device,
+        scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+        jobs=args.jobs,
     )
     print(f"wrote {report.report}, {report.metrics} and {len(report.figures)} figures")
     if args.device not in (None, "cpu"):
