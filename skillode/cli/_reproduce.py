@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from .._files import check_output_dir
+from ._validate import add_execution_arguments, execution_options
 
 
 def register(sub) -> None:
@@ -21,6 +22,7 @@ def register(sub) -> None:
     ap.add_argument("--quick", action="store_true", help="small configs (a few minutes on 2 cores)")
     ap.add_argument("--progress", action="store_true", help="show progress bars")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for training (default: automatic)")
+    add_execution_arguments(ap)
     ap.set_defaults(func=run)
 
 
@@ -30,7 +32,14 @@ def run(args: argparse.Namespace) -> int:
         from ..validation import EXPERIMENTS, write_report
     except ImportError as exc:
         raise ValueError(f"the validation package needs torch ({exc}); install torch==2.13.0") from exc
-    report = write_report(list(EXPERIMENTS), out, quick=args.quick, progress=args.progress, threads=args.threads)
+    report = write_report(
+        list(EXPERIMENTS),
+        out,
+        quick=args.quick,
+        progress=args.progress,
+        threads=args.threads,
+        **execution_options(args),
+    )
     print((report.out_dir / "reproduction.md").read_text())
     table = report.out_dir / "reproduction.md"
     print(f"wrote {table}, reproduction.json, {report.report} and {len(report.figures)} figures")

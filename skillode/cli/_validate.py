@@ -34,6 +34,12 @@ def register(sub) -> None:
         help="torch threads for training (default: automatic, min(2, available cores), "
         "lowered to 1 when the load average shows other jobs using the cores)",
     )
+    add_execution_arguments(ap)
+    ap.set_defaults(func=run)
+
+
+def add_execution_arguments(ap: argparse.ArgumentParser) -> None:
+    """--device, --scheduler and --jobs, shared by validate and reproduce."""
     ap.add_argument(
         "--device",
         choices=("cpu", "cuda", "auto"),
@@ -51,7 +57,15 @@ def register(sub) -> None:
     ap.add_argument(
         "--jobs", type=int, default=1, help="local worker processes for those seed groups (default 1: this process)"
     )
-    ap.set_defaults(func=run)
+
+
+def execution_options(args: argparse.Namespace) -> dict:
+    """write_report's device / scheduler / jobs from the parsed options."""
+    return {
+        "device": args.device,
+        "scheduler": args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
+        "jobs": args.jobs,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,9 +79,7 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         progress=args.progress,
         threads=args.threads,
-        device=args.device,
-        scheduler=args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or None,
-        jobs=args.jobs,
+        **execution_options(args),
     )
     print(f"wrote {report.report}, {report.metrics} and {len(report.figures)} figures")
     if args.device not in (None, "cpu"):

@@ -89,6 +89,9 @@ def test_table_counts_verdicts_and_names_the_commands():
 def test_reproduce_command_is_registered():
     args = build_parser().parse_args(["reproduce", "--quick", "--out", "x"])
     assert args.quick and args.func.__module__ == "skillode.cli._reproduce"
+    # the same device and execution options as validate
+    args = build_parser().parse_args(["reproduce", "--out", "x", "--device", "auto", "--jobs", "2"])
+    assert (args.device, args.jobs, args.scheduler) == ("auto", 2, None)
 
 
 def _learned(values):
