@@ -23,12 +23,22 @@ def test_default_is_the_notebooks_setup():
     )  # fmt: skip
     # each variant changes one thing
     assert cfg.model("ntask").p.size == 100 and cfg.model("dim").N == 100 and cfg.model("bs").batch == 16
-    assert tuple(cfg.model("betas").betas) == (0.9, 0.999) and cfg.model("noise").noise == 1e-3
+    assert tuple(cfg.model("betas").betas) == (0.9, 0.999) and cfg.model("noise").noise == 2e-3
     assert cfg.variant("lr").lr == 1e-4 and not cfg.variant("lr").matches_notebook()
     with pytest.raises(ValueError, match="variants must be distinct names"):
         geo.GeometryConfig(variants=("orig", "nonsense"))
     with pytest.raises(ValueError, match="batch"):
         geo.GeometryConfig(batch=0)
+
+
+def test_skillode_gradient_is_twice_the_notebooks_so_its_noise_is_doubled():
+    # the notebook's update direction is mean_b t (1 - s); skillode's MSE gradient is -2 mean_b t (1 - s).
+    # One exact-gradient SGD step from x = 0 on orthonormal tasks: s_k = lr * 2 p_k (the notebook's: lr p_k)
+    p = sk.zipf_frequencies(10, 2.0)
+    model = sk.GeometryModel(p, 50, tasks="orthogonal", optimizer="sgd", lr=1e-3)
+    s1 = 1.0 - np.sqrt(sk.simulate(model, 1, seeds=[0], device="cpu").loss()[0, 1])
+    np.testing.assert_allclose(s1, 2 * 1e-3 * p, rtol=1e-9)
+    assert geo.FIG7_VARIANTS["noise"] == {"noise": 2e-3}  # the notebook's 1e-3, relative to its gradient
 
 
 def _notebook_map(p: np.ndarray, eta: float, n0: float, steps: int) -> np.ndarray:
