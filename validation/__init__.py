@@ -9,7 +9,9 @@ Experiments (each a frozen config dataclass and run(config) -> ExperimentResult)
 * modularity: the paper's Fig 19 setup, a SiLU MLP [2, 100, 100, 2] vs two 50-unit towers on 990 / 10
   points of two tasks, and loss-proportional reweighting, the notebook's 100 runs per condition
   (validation.modularity; the earlier weighted-task variant is modularity.WEIGHTED_TASKS);
-* geometry: Geometry model vs Resource model (validation.geometry);
+* geometry: Geometry model vs Resource model, the paper's Fig 7 top and its variants (validation.geometry);
+* n0_dependence: the wasted resource N0 against noise, learning rate and batch size, Fig 7 bottom
+  (validation.n0_dependence);
 * grokking: modular addition mod 59 with an embedding MLP, SignGD vs Adam with and without weight
   decay, against the paper's notebook (validation.grokking, Fig 13).
 
@@ -35,6 +37,7 @@ from .domino import DominoConfig
 from .geometry import GeometryConfig
 from .grokking import GrokkingConfig
 from .modularity import ModularityConfig
+from .n0_dependence import N0DependenceConfig
 from .report import EXPERIMENTS, Experiment, Report, resolve_names, write_report
 from .sparse_parity import ParityTask, make_parity_data, train_parity
 
@@ -47,6 +50,7 @@ __all__ = [
     "GeometryConfig",
     "GrokkingConfig",
     "ModularityConfig",
+    "N0DependenceConfig",
     "ParityTask",
     "Report",
     "TrainRecord",

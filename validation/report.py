@@ -22,7 +22,7 @@ import numpy as np
 from skillode._files import atomic_write, check_output_dir
 from skillode.curves._json import _jsonable
 
-from . import compositional, domino, geometry, grokking, modularity
+from . import compositional, domino, geometry, grokking, modularity, n0_dependence
 from ._common import ExperimentResult
 from ._execution import Execution, execution
 from ._train import check_device, resolve_device
@@ -60,6 +60,7 @@ EXPERIMENTS: dict[str, Experiment] = {
         _entry(compositional, compositional.CompositionalConfig),
         _entry(modularity, modularity.ModularityConfig),
         _entry(geometry, geometry.GeometryConfig, geometry.available),
+        _entry(n0_dependence, n0_dependence.N0DependenceConfig, geometry.available),
         _entry(grokking, grokking.GrokkingConfig, in_all=False),  # run by name: 41 minutes at full size
     )
 }

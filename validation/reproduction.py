@@ -208,6 +208,51 @@ def _spread_of(d: Mapping) -> str:
     return f"{fmt(_num(d['median']), 3)} [{fmt(_num(d['min']), 3)}, {fmt(_num(d['max']), 3)}], {d['n']} seeds"
 
 
+def n0_dependence_claims(result: ExperimentResult) -> list[Claim]:
+    """Fig 7 bottom: the printed best N0 of the noise sweep, and the slopes of the reference lines."""
+    from . import n0_dependence as nd
+
+    m = result.metrics
+    png = result.figures[0] if result.figures else ""
+    rows = []
+    words = {"noise": "noise sigma", "lr": "learning rate", "batch": "batch size B"}
+    for name, sw in m["sweeps"].items():
+        slope = sw["slope"]
+        per = [_num(v) for v in slope["per_seed"] if math.isfinite(_num(v))]
+        med = _num(slope["median"])
+        ok = None if not per else bool(abs(med - slope["paper"]) <= nd.SLOPE_TOLERANCE)
+        lo, hi = slope["range"]
+        rows.append(
+            Claim(
+                "Fig 7 (bottom)",
+                f"best N0 against {words[name]}: slope on log-log axes over {lo:.3g} .. {hi:.3g}",
+                f"{slope['paper']:g} (the figure's reference line)",
+                f"{fmt(med, 3)} [{fmt(min(per), 3)}, {fmt(max(per), 3)}] over {len(per)} seeds" if per else "n/a",
+                _verdict(ok),
+                f"median within {nd.SLOPE_TOLERANCE:g} of the line's slope",
+                "n0_dependence",
+                png,
+            )
+        )
+    if m.get("applies") and "paper_noise" in m:
+        pn = m["paper_noise"]
+        n_ok = sum(bool(v) for v in pn["within_factor"])
+        ratios = [_num(r) for r in pn["ratio"]]
+        rows.append(
+            Claim(
+                "Fig 7 (bottom)",
+                f"best N0 at each of the {len(ratios)} noise values 1e-3 .. 1",
+                "printed by the notebook: " + ", ".join(f"{v:.3g}" for v in pn["paper"]),
+                f"median over seeds / paper: {min(ratios):.2f} .. {max(ratios):.2f}",
+                _verdict(n_ok == len(ratios)),
+                f"every value within a factor {nd.N0_FACTOR:g} ({n_ok} of {len(ratios)})",
+                "n0_dependence",
+                png,
+            )
+        )
+    return rows
+
+
 def compositional_claims(result: ExperimentResult) -> list[Claim]:
     """Fig 2 top, Case 2: the sub-parities are learned near step 300, the composite near 600, after both."""
     m = result.metrics
@@ -317,6 +362,7 @@ CLAIMS: dict[str, Callable[[ExperimentResult], list[Claim]]] = {
     "grokking": grokking_claims,
     "domino": domino_claims,
     "geometry": geometry_claims,
+    "n0_dependence": n0_dependence_claims,
 }
 
 

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-EXPERIMENT_NAMES = ("domino", "compositional", "modularity", "geometry", "grokking")
+EXPERIMENT_NAMES = ("domino", "compositional", "modularity", "geometry", "n0_dependence", "grokking")
 
 
 def register(sub) -> None:

@@ -23,6 +23,7 @@ from skillode.validation import (  # noqa: E402
     DominoConfig,
     GeometryConfig,
     ModularityConfig,
+    N0DependenceConfig,
     ParityTask,
     TrainSettings,
     _train,
@@ -55,6 +56,7 @@ TINY_COMP = CompositionalConfig(
 )
 # modularity: the paper's setup (the default), two of the notebook's runs, 300 steps; more in test_modularity.py
 TINY_MOD = replace(modularity.QUICK, seeds=(0, 1), steps=300)
+TINY_N0 = N0DependenceConfig(sweeps=("batch",), batches=(8, 32, 128), N=100, steps=150, seeds=(0,))
 TINY_GEOM = GeometryConfig(variants=("orig",), n_skills=3, N=100, steps=150, seeds=(0,))
 
 
@@ -349,7 +351,13 @@ def test_write_report_all_experiments(tmp_path):
     rep = write_report(
         "all",
         tmp_path,
-        configs={"domino": TINY_DOMINO, "compositional": TINY_COMP, "modularity": TINY_MOD, "geometry": TINY_GEOM},
+        configs={
+            "domino": TINY_DOMINO,
+            "compositional": TINY_COMP,
+            "modularity": TINY_MOD,
+            "geometry": TINY_GEOM,
+            "n0_dependence": TINY_N0,
+        },
     )
     text = (tmp_path / "report.md").read_text()
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -358,7 +366,7 @@ def test_write_report_all_experiments(tmp_path):
         assert name in metrics
     for fig in rep.figures:
         assert fig.exists() and fig.stat().st_size > 1000 and f"]({fig.name})" in text
-    assert len(rep.figures) == 7
+    assert len(rep.figures) == 8
     # the saved seed-mean curves load back as SkillCurves with the measured values
     curves = sk.SkillCurves.load(tmp_path / "curves_domino_measured_p2_0.1.npz")
     np.testing.assert_allclose(curves.loss, rep.results["domino"].curves["measured_p2=0.1"].loss)
