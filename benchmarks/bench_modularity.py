@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_modularity.py                       # 100 non-modular runs, auto threads
     .venv/bin/python benchmarks/bench_modularity.py --threads 1 2 --seeds 20 --groups 5 10 20 50
+    .venv/bin/python benchmarks/bench_modularity.py --jobs 2 --threads 1    # 2 single-thread processes
     .venv/bin/python benchmarks/bench_modularity.py --reference 2         # + a per-run nn.Linear loop
     .venv/bin/python -m pytest -q -m benchmark benchmarks/bench_modularity.py -s
 
@@ -25,6 +26,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from skillode.validation import modularity  # noqa: E402
+from skillode.validation._execution import execution  # noqa: E402
 
 
 def _load() -> float:
@@ -34,16 +36,23 @@ def _load() -> float:
         return float("nan")
 
 
-def measure(n_seeds: int = 100, threads: int | None = None, steps: int = 1000, group: int | None = None) -> dict:
-    """One train_condition of n_seeds non-modular runs; group: seeds per group (None: the module's)."""
-    cfg = modularity.ModularityConfig(seeds=tuple(range(n_seeds)), steps=steps, threads=threads)
+def measure(
+    n_seeds: int = 100, threads: int | None = None, steps: int = 1000, group: int | None = None, jobs: int = 1
+) -> dict:
+    """One train_condition of n_seeds non-modular runs; group: seeds per group (None: the module's);
+    jobs > 1: the groups in that many single-thread worker processes (validation._execution).
+
+    threads=None, jobs=1 is the experiment's own choice: on an idle machine one single-thread process
+    per free core (modularity._auto_processes), on a busy one this process alone."""
+    cfg = modularity.ModularityConfig(seeds=tuple(range(n_seeds)), steps=steps, threads=1 if jobs > 1 else threads)
     saved = modularity.GROUP_ELEMENTS
     if group is not None:
         modularity.GROUP_ELEMENTS = group * cfg.n_points * cfg.hidden
     load0 = _load()
     try:
         start = time.perf_counter()
-        rec = modularity.train_condition(cfg, "nonmodular")
+        with execution(jobs=jobs):
+            rec = modularity.train_condition(cfg, "nonmodular")
         total = time.perf_counter() - start
     finally:
         modularity.GROUP_ELEMENTS = saved
@@ -51,6 +60,7 @@ def measure(n_seeds: int = 100, threads: int | None = None, steps: int = 1000, g
     return {
         "seeds": n_seeds,
         "steps": steps,
+        "jobs": jobs,
         "threads": rec.threads,
         "group": min(per_group, n_seeds),
         "wall_s": total,
@@ -102,12 +112,13 @@ def reference_loop(n_runs: int, threads: int = 1, steps: int = 1000) -> dict:
 def report(rows: list[dict]) -> None:
     print("\nmodularity, non-modular [2, 100, 100, 2] SiLU float32, 1000 points, Adam; seconds")
     print(
-        f"{'seeds':>5} {'steps':>5} {'threads':>7} {'group':>5} {'wall':>7} {'cpu':>7} "
+        f"{'seeds':>5} {'steps':>5} {'jobs':>4} {'threads':>7} {'group':>5} {'wall':>7} {'cpu':>7} "
         f"{'per 100x1000':>12} {'load before/after':>18}"
     )
     for r in rows:
         print(
-            f"{r['seeds']:>5} {r['steps']:>5} {r['threads']:>7} {r['group']:>5} {r['wall_s']:>7.1f} {r['cpu_s']:>7.1f} "
+            f"{r['seeds']:>5} {r['steps']:>5} {r['jobs']:>4} {r['threads']:>7} {r['group']:>5} {r['wall_s']:>7.1f} "
+            f"{r['cpu_s']:>7.1f} "
             f"{r['per_100_runs_1000_steps_s']:>12.1f} {r['load_before']:>8.2f} / {r['load_after']:<8.2f}"
         )
 
@@ -125,13 +136,15 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--threads", type=int, nargs="+", default=[None])
     ap.add_argument("--groups", type=int, nargs="+", default=[None], help="seeds per group (default: the module's)")
+    ap.add_argument("--jobs", type=int, nargs="+", default=[1], help="worker processes (1: the experiment's choice)")
     ap.add_argument("--reference", type=int, default=0, help="also time this many runs of a per-run nn.Linear loop")
     args = ap.parse_args()
     rows = []
-    for th in args.threads:
-        for grp in args.groups:
-            rows.append(measure(args.seeds, th, args.steps, grp))
-            print(rows[-1], flush=True)
+    for jobs in args.jobs:
+        for th in args.threads:
+            for grp in args.groups:
+                rows.append(measure(args.seeds, th, args.steps, grp, jobs))
+                print(rows[-1], flush=True)
     report(rows)
     if args.reference:
         ref = reference_loop(args.reference)

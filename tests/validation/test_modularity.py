@@ -305,3 +305,28 @@ def test_weighted_tasks_variant_runs_and_plots(tmp_path):
     assert "paired by seed" in res.markdown and set(res.metrics["speedups"]) == set(mod.SPEEDUPS)
     for path in mod.plot(res, tmp_path):
         assert path.stat().st_size > 5000
+
+
+def test_seed_groups_go_to_processes_only_when_nothing_else_was_asked(monkeypatch):
+    from skillode.validation import _execution
+
+    monkeypatch.setattr(mod, "auto_threads", lambda: 2)  # an idle 2-core machine
+    assert mod._auto_processes(mod.QUICK, 3) == 2  # threads=None: one single-thread process per core
+    assert mod._auto_processes(mod.QUICK, 1) == 1  # one task: this process
+    assert mod._auto_processes(replace(mod.QUICK, threads=2), 3) == 1  # a thread count named
+    assert mod._auto_processes(mod.WEIGHTED_TASKS, 3) == 1
+    with _execution.execution(jobs=3):
+        assert mod._auto_processes(mod.QUICK, 3) == 1  # an execution chosen: it decides
+    monkeypatch.setattr(mod, "auto_threads", lambda: 1)  # a busy machine
+    assert mod._auto_processes(mod.QUICK, 3) == 1
+
+
+@pytest.mark.slow  # two worker processes start and import torch
+def test_automatic_processes_give_the_one_thread_records(monkeypatch):
+    monkeypatch.setattr(mod, "GROUP_ELEMENTS", 200_000)  # 2 seeds a group: 2 tasks
+    cfg = replace(SHORT, seeds=(0, 3, 5, 7))
+    here = mod.train_condition(replace(cfg, threads=1), "nonmodular")
+    monkeypatch.setattr(mod, "auto_threads", lambda: 2)
+    there = mod.train_condition(cfg, "nonmodular")
+    assert there.seeds == cfg.seeds and there.threads == 1
+    np.testing.assert_array_equal(there.loss, here.loss)
