@@ -13,8 +13,18 @@ from ..curves import SkillCurves
 from ..models import DominoModel, Gate, ParallelModel, ResourceModel
 from ..models._resource import LOG2
 from ..solvers import solve
+from ..solvers._trajectory import TrajectoryCache
 from ._config import SCALAR_PARAMETERS, FitConfig, _Param
 from ._data import _half_times
+
+# The "ode" tolerances of a fit: tight, so that solver noise stays below the finite-difference
+# steps of the Jacobian.
+ODE_RTOL, ODE_ATOL = 1e-9, 1e-12
+# A fit of the gated Resource model (C = I, MSE) integrates its trajectory in intrinsic time once per
+# frequencies and gate exponent and reuses it for every eta and N0 (skillode.solvers._trajectory):
+# the same losses as a solve per evaluation, to within the solver's tolerances. False: solve per
+# evaluation (the reference path; tests and benchmarks compare the two).
+REUSE_TRAJECTORIES = True
 
 
 def _build_model(
@@ -38,19 +48,25 @@ def _solver_method(config: FitConfig) -> str:
     return "exact"
 
 
-def _model_loss(config: FitConfig, model: Any, times: np.ndarray, offset: float) -> np.ndarray:
+def _model_loss(
+    config: FitConfig, model: Any, times: np.ndarray, offset: float, trajectories: TrajectoryCache | None = None
+) -> np.ndarray:
     """Model loss on max(times - offset, 0), in the compared units, shape (n_t, n).
 
     normalize (either quantity): divided by its value at times[0], as to_loss divides the data
     by their first value; else accuracy: divided by l(0) (1 for MSE, log 2 for CE).
+    trajectories: a fit's stored gated trajectories (see REUSE_TRAJECTORIES), or None.
     """
     shifted = np.maximum(np.asarray(times, dtype=np.float64) - offset, 0.0)
     unique, inverse = np.unique(shifted, return_inverse=True)
     if _solver_method(config) == "exact":
         loss = solve(model, unique, method="exact", rtol=1e-13).curves.loss
     else:
-        # tight tolerances keep solver noise below the finite-difference steps of the Jacobian
-        loss = solve(model, unique, method="ode", rtol=1e-9, atol=1e-12).curves.loss
+        reused = None if trajectories is None else trajectories.losses(model, unique)
+        if reused is not None:
+            loss = reused
+        else:
+            loss = solve(model, unique, method="ode", rtol=ODE_RTOL, atol=ODE_ATOL).curves.loss
     loss = loss[inverse.reshape(-1)]
     if config.normalize:
         loss = loss / loss[0]
@@ -78,6 +94,8 @@ class _Problem:
         self.orders = orders
         self.fit_columns = fit_columns
         self.method = _solver_method(config)
+        reuse = REUSE_TRAJECTORIES and self.method == "ode"
+        self.trajectories = TrajectoryCache(ODE_RTOL, ODE_ATOL) if reuse else None
 
     # natural parameter values for a given internal vector
     def values(self, theta: np.ndarray) -> tuple[dict, list[np.ndarray]]:
@@ -96,7 +114,8 @@ class _Problem:
         out = []
         for s, data in enumerate(self.settings):
             model = _build_model(self.config, scalars, freqs[s], data.names, self.orders[s])
-            out.append(_model_loss(self.config, model, data.times, scalars.get("offset", 0.0)))
+            offset = scalars.get("offset", 0.0)
+            out.append(_model_loss(self.config, model, data.times, offset, self.trajectories))
         return out
 
     def residual(self, theta: np.ndarray, targets: list[np.ndarray] | None = None) -> np.ndarray:

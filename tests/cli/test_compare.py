@@ -167,3 +167,24 @@ def test_accuracy_curves_compare_as_their_loss_equivalent(tmp_path):
     assert low <= 0.008 <= high
     bad = main(["compare", str(path), "--quantity", "accuracy", "--chance", "1.5", "--out", str(tmp_path / "x")])
     assert bad == 2
+
+
+def test_a_gated_run_ranks_the_gated_model_first_and_recovers_eta_and_n0(tmp_path, capsys):
+    """A run made by the gated model itself (c composes a and b; exponent 1, the compare's): the gated
+    Resource model ranks first, its eta lies within 2% and its N0 within 5% of the truth, and both
+    intervals contain it. Its fits reuse one trajectory for every eta and N0, so the whole compare
+    takes a few seconds (it took about 25 s solving per evaluation)."""
+    gated = sk.ResourceModel(P, 0.008, 0.1, gates=[sk.Gate(2, (0, 1))])
+    path = _noisy(gated).save(tmp_path / "gated.npz")
+    out = tmp_path / "out"
+    assert main(["compare", str(path), "--parents", "c:a,b", "--bootstrap", "20", "--out", str(out)]) == 0
+    assert "resource_gated" in capsys.readouterr().out
+    meta = json.loads((out / "compare.json").read_text())
+    assert meta["ranking"][0] == "resource_gated"
+    assert meta["options"]["parents"] == {"c": ["a", "b"]}
+    fit = meta["models"]["resource_gated"]["fit"]
+    for name, truth, rel in (("eta", 0.008, 0.02), ("N0", 0.1, 0.05)):
+        assert fit["estimates"][name] == pytest.approx(truth, rel=rel), name
+        low, high = fit["intervals"][name]
+        assert low <= truth <= high, (name, low, high)
+    assert (out / "fitted_resource_gated.npz").stat().st_size > 0
