@@ -204,12 +204,18 @@ def run_sweep(config: N0DependenceConfig, sweep: str, progress: bool = False) ->
     x = np.array([next(iter(s.values())) for s in settings], dtype=np.float64)
     slope, (lo, hi) = PAPER_LINES[sweep]
     per_seed = [_slope(x, best[:, j], lo, hi) for j in range(len(seeds))]
+    finite = [v for v in per_seed if math.isfinite(v)]  # none where the sweep has < 2 values in range
     return {
         "values": x.tolist(),
         "best_N0": best.tolist(),  # (settings, seeds)
         "at_grid_edge": edge.tolist(),
         "median_N0": np.median(best, axis=1).tolist(),
-        "slope": {"paper": slope, "range": [lo, hi], "per_seed": per_seed, "median": float(np.nanmedian(per_seed))},
+        "slope": {
+            "paper": slope,
+            "range": [lo, hi],
+            "per_seed": per_seed,
+            "median": float(np.median(finite)) if finite else math.nan,
+        },
         "simulation_seconds": sim.seconds,
     }
 
