@@ -203,6 +203,9 @@ class TrainRecord:
         threads: the torch intra-op thread count the run trained with.
         cpu_seconds: CPU time of this process (all its threads) during the training loop; on a
             machine other jobs keep busy it measures the work better than wall_seconds.
+        objective: shape (n_seeds, steps), the value of each replica's own loss L_s that update
+            t + 1 minimised (computed on the forward pass of record row t, before the update; with
+            a weight_schedule, under that update's weights), float64; None in records made without it.
     """
 
     loss: np.ndarray
@@ -213,6 +216,7 @@ class TrainRecord:
     test_accuracy: np.ndarray | None = None
     threads: int | None = None
     cpu_seconds: float | None = None
+    objective: np.ndarray | None = None
 
     @property
     def steps(self) -> np.ndarray:
@@ -257,6 +261,7 @@ def concat_records(records: Sequence[TrainRecord]) -> TrainRecord:
         cat("test_accuracy"),
         threads.pop() if len(threads) == 1 else None,
         None if any(c is None for c in cpu) else float(sum(c for c in cpu if c is not None)),
+        cat("objective"),
     )
 
 
@@ -453,6 +458,7 @@ def train(
     progress: bool = False,
     desc: str = "train",
     test: tuple[Callable[[list[torch.Tensor]], torch.Tensor], torch.Tensor] | None = None,
+    weight_schedule: Callable[[int], torch.Tensor] | None = None,
 ) -> TrainRecord:
     """Full-batch training of a batch of seeds on a weighted multi-task squared error or a cross-entropy.
 
@@ -483,6 +489,12 @@ def train(
         test: optional (predict_test, test_targets): held-out inputs' outputs (n_seeds, M, ...)
             and their targets (shaped like `targets`), every sample labelled for every task;
             recorded every step in test_loss / test_accuracy.
+        weight_schedule: optional step -> w_t, weights of `weights`' shape and dtype: update t + 1
+            (taken from record row t, t = 0 .. steps - 1) minimises L_s under w_t instead of
+            `weights`. It is called exactly once per update, in increasing t, so it may draw w_t
+            from a random stream (a labelled subset that changes every step). `weights` then only
+            say which samples the recorded loss and accuracy average over (weight > 0; None: all).
+            Without it every update uses `weights`.
     """
     ce = choice(settings.loss, "loss", LOSSES) == "ce"
     if ce:
@@ -522,6 +534,7 @@ def train(
         acc_rec = torch.full_like(loss_rec, float("nan"))
         test_loss = torch.full_like(loss_rec, float("nan"))
         test_acc = torch.full_like(loss_rec, float("nan"))
+        objective = torch.empty(len(seeds), steps, dtype=torch.float64, device=targets.device)
         t0, c0 = time.perf_counter(), time.process_time()
         bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
         for step in range(steps + 1):
@@ -552,13 +565,17 @@ def train(
                             test_acc[:, step] = ((out_test * test[1]) > 0).to(torch.float64).mean(dim=1)
             if step == steps:
                 break
+            w = weights if weight_schedule is None else _scheduled_weights(weight_schedule, step, weights)
             if settings.reweight_by_loss:
-                per_example = per * weights if ce else (sq * weights).sum(dim=2)  # (S, N)
-                total = (per_example * loss_weights(per_example)).sum() / n
+                per_example = per * w if ce else (sq * w).sum(dim=2)  # (S, N)
+                summand = per_example * loss_weights(per_example)
             elif ce:
-                total = (per * weights).sum() / n
+                summand = per * w
             else:
-                total = (sq * weights).sum() / n
+                summand = sq * w
+            total = summand.sum() / n
+            with torch.no_grad():
+                objective[:, step] = (summand.reshape(summand.shape[0], -1).sum(dim=1) / n).double()
             opt.zero_grad(set_to_none=True)
             total.backward()
             opt.step()
@@ -578,7 +595,17 @@ def train(
         test_acc.cpu().numpy(),
         threads,
         cpu,
+        objective.cpu().numpy(),
     )
+
+
+def _scheduled_weights(schedule: Callable[[int], torch.Tensor], step: int, like: torch.Tensor) -> torch.Tensor:
+    """schedule(step), checked against the shape, dtype and device of the fixed weights `like`."""
+    w = schedule(step)
+    if not isinstance(w, torch.Tensor) or w.shape != like.shape or w.dtype != like.dtype:
+        got = (tuple(w.shape), w.dtype) if isinstance(w, torch.Tensor) else type(w).__name__
+        raise ValueError(f"weight_schedule({step}) must return a {tuple(like.shape)} {like.dtype} tensor, got {got}")
+    return w.to(like.device)
 
 
 def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

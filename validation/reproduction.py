@@ -114,9 +114,17 @@ def grokking_claims(result: ExperimentResult) -> list[Claim]:
 
 
 def domino_claims(result: ExperimentResult) -> list[Claim]:
-    """Fig 2 bottom: with p2 = 0.1 the rare task learns ~2x later than the frequent one, not 1/p2 = 10x."""
+    """Fig 2 bottom: with p2 = 0.1 the rare task learns ~2x later than the frequent one, not 1/p2 = 10x.
+
+    Our times are the steps to 95% training accuracy (the paper plots the training-accuracy curves of
+    its notebook, scripts/Fig2_bottom_sparse_parity.ipynb, which validation.domino replays seed by
+    seed; the notebook ran seed 4); judged within a factor 1.5 of 2."""
     rows = []
     png = next((f for f in result.figures if "ratio" in f), result.figures[0] if result.figures else "")
+    n = result.config.get("n_samples", 10_000)
+    setup = "the notebook's (10,000 samples, the per-step masked label), seed 4 its own run, the other seeds ours"
+    if n != 10_000:
+        setup = f"the notebook's construction on {n} samples (the notebook: 10,000)"
     for row in result.metrics["rows"]:
         if abs(row["p2"] - 0.1) > 1e-12:
             continue
@@ -126,13 +134,12 @@ def domino_claims(result: ExperimentResult) -> list[Claim]:
         rows.append(
             Claim(
                 "Fig 2 (bottom)",
-                "two-task sparse parity, p2 = 0.1: t2 / t1 (steps to 95% held-out accuracy)",
+                "two-task sparse parity, p2 = 0.1: t2 / t1 (steps to 95% training accuracy)",
                 "about 2 (the text: the rare task learns only ~2x later), not 1/p2 = 10",
                 f"{point:.2f} [{lo:.2f}, {hi:.2f}] (ratio of means, 95% bootstrap interval, "
                 f"{row['t2_over_t1_n_pairs']} seeds)",
                 _verdict(ok),
-                "within a factor 1.5 of 2; setup: skillode's two-task parity (see the domino section), not the "
-                "notebook's 10,000-sample masked-label run",
+                f"within a factor 1.5 of 2; setup: {setup}",
                 "domino",
                 png,
             )
