@@ -5,7 +5,8 @@ scripts/Fig16_sparse_parity_experiment_theory_compare.ipynb, with scripts/MLP.py
 
 * Inputs: np.random.seed(s); n_samples = 10,000 integers drawn uniformly from [0, 2^32) with
   replacement (np.random.choice(2**32, 10000)), each written as its 32-bit binary expansion, most
-  significant bit first: x_1 .. x_32 in {0, 1}, float64.
+  significant bit first: x_1 .. x_32 in {0, 1}, float64 (validation._notebook, shared with the
+  Fig 2 bottom notebook's validation.domino).
 * Targets, in {0, 1}, three outputs in this order: x3^x4, x1^x2 and, for the compositional
   condition, x1^x2^x3^x4 (Fig 2 top, Case 2; Fig 16 top), for the control x5^x6^x7^x8, a 4-bit
   parity of the same order sharing no bit with the others (Fig 16 bottom).
@@ -75,6 +76,7 @@ from ._common import (
     paired_ratio,
 )
 from ._execution import map_tasks, one_thread_in_workers
+from ._notebook import N_BITS, draw_inputs
 from ._train import (
     TrainRecord,
     TrainSettings,
@@ -90,7 +92,6 @@ from ._train import (
 )
 
 NAME = "compositional"
-N_BITS = 32  # the notebook's integers < 2^32, written in 32 bits
 WIDTH = 3  # outputs
 CONDITIONS = {  # output k's bits (0-based), in the notebook's column order
     "compositional": ((2, 3), (0, 1), (0, 1, 2, 3)),
@@ -209,8 +210,7 @@ class NotebookData:
 def make_data(seed: int, condition: str, n_samples: int = 10_000, train_fraction: float = 0.8) -> NotebookData:
     """The notebook's dataset for np.random.seed(seed) (see the module docstring)."""
     rng = np.random.RandomState(int(seed))  # the stream np.random.seed(seed) gives np.random.choice
-    integers = rng.choice(2**N_BITS, n_samples)
-    inputs = ((integers[:, None] >> np.arange(N_BITS - 1, -1, -1)) & 1).astype(np.float64)
+    integers, inputs = draw_inputs(rng, n_samples)
     labels = np.stack([inputs[:, list(bits)].sum(axis=1) % 2 for bits in CONDITIONS[condition]], axis=1)
     n_train = int(n_samples * train_fraction)
     train_id = rng.choice(n_samples, n_train, replace=False)

@@ -62,6 +62,17 @@ def test_data_equals_the_notebooks_numpy_steps(seed, global_numpy_stream):
         np.testing.assert_array_equal(labelled, np.sort(tid[int(n * (1 - 0.05)) :]))
 
 
+def test_compositional_and_domino_draw_the_same_inputs():
+    """Both notebooks open with the same draw (validation._notebook): a seed's inputs agree."""
+    from skillode.validation import compositional
+
+    comp = compositional.make_data(4, "compositional", 2000)
+    dom = domino.make_data(4, 2000)
+    np.testing.assert_array_equal(comp.integers, dom.integers)
+    np.testing.assert_array_equal(comp.inputs, dom.inputs)
+    np.testing.assert_array_equal(comp.labels[:, [1, 0]], dom.labels)  # compositional: x3^x4 first
+
+
 def test_mask_is_the_notebooks_positional_mask():
     for p2, n in [(0.05, 10_000), (0.1, 10_000), (0.2, 10_000), (0.5, 10_000), (1.0, 10_000), (0.3, 7)]:
         mask = domino.positional_mask(n, p2)
