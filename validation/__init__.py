@@ -13,7 +13,9 @@ Experiments (each a frozen config dataclass and run(config) -> ExperimentResult)
 * n0_dependence: the wasted resource N0 against noise, learning rate and batch size, Fig 7 bottom
   (validation.n0_dependence);
 * grokking: modular addition mod 59 with an embedding MLP, SignGD vs Adam with and without weight
-  decay, against the paper's notebook (validation.grokking, Fig 13).
+  decay, against the paper's notebook (validation.grokking, Fig 13);
+* scaling_laws: the Geometry model's exponents alpha_N and alpha_S on the paper's Fig 10 grid, SignGD
+  and Adam, by the notebook's estimators (validation.scaling_laws).
 
 write_report(names, out_dir, quick=False) runs them and writes report.md, PNGs and metrics.json;
 `skillode validate NAME|all --out DIR [--quick]` is the command-line form.
@@ -39,6 +41,7 @@ from .grokking import GrokkingConfig
 from .modularity import ModularityConfig
 from .n0_dependence import N0DependenceConfig
 from .report import EXPERIMENTS, Experiment, Report, resolve_names, write_report
+from .scaling_laws import ScalingLawsConfig
 from .sparse_parity import ParityTask, make_parity_data, train_parity
 
 __all__ = [
@@ -53,6 +56,7 @@ __all__ = [
     "N0DependenceConfig",
     "ParityTask",
     "Report",
+    "ScalingLawsConfig",
     "TrainRecord",
     "TrainSettings",
     "embed",

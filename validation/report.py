@@ -22,7 +22,7 @@ import numpy as np
 from skillode._files import atomic_write, check_output_dir
 from skillode.curves._json import _jsonable
 
-from . import compositional, domino, geometry, grokking, modularity, n0_dependence
+from . import compositional, domino, geometry, grokking, modularity, n0_dependence, scaling_laws
 from ._common import ExperimentResult
 from ._execution import Execution, execution
 from ._train import check_device, resolve_device
@@ -34,7 +34,8 @@ class Experiment:
     """A registered experiment: its config type, default and quick configs, runner and plotter.
 
     in_all: whether "all" selects it; False for an experiment run only when named (grokking: its
-    full size took 41 minutes on one thread, the others together a few minutes).
+    full size took 41 minutes on one thread; scaling_laws about 13 minutes on 2 cores; the others
+    together a few minutes).
     """
 
     name: str
@@ -62,6 +63,8 @@ EXPERIMENTS: dict[str, Experiment] = {
         _entry(geometry, geometry.GeometryConfig, geometry.available),
         _entry(n0_dependence, n0_dependence.N0DependenceConfig, geometry.available),
         _entry(grokking, grokking.GrokkingConfig, in_all=False),  # run by name: 41 minutes at full size
+        # run by name: ~13 minutes on 2 cores at full size (40 points of 100,000 steps)
+        _entry(scaling_laws, scaling_laws.ScalingLawsConfig, geometry.available, in_all=False),
     )
 }
 

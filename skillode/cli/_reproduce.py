@@ -13,10 +13,12 @@ def register(sub) -> None:
     ap = sub.add_parser(
         "reproduce",
         help="run every validation experiment and write the paper-vs-skillode table (reproduction.md)",
-        description="Run every validation experiment (grokking included) and write reproduction.md / .json: each "
-        "figure and printed number of the paper the experiments cover, the paper's value, ours (median and "
+        description="Run every validation experiment (grokking and scaling_laws included) and write "
+        "reproduction.md / .json: each figure and printed number of the paper the experiments cover, the "
+        "paper's value, ours (median and "
         "spread over seeds), the command, and a verdict; report.md holds the sections and the figures. "
-        "Full size takes about an hour on 2 cores (grokking alone 41 minutes); --quick a few minutes.",
+        "Full size takes over an hour on 2 cores (grokking alone 41 minutes, scaling_laws about 13); --quick a few "
+        "minutes.",
     )
     ap.add_argument("--out", type=Path, required=True, help="output directory")
     ap.add_argument("--quick", action="store_true", help="small configs (a few minutes on 2 cores)")
