@@ -76,15 +76,19 @@ from ._common import (
     resource_learning_times,
     try_fit_resource_times,
 )
+from ._execution import map_tasks, one_thread_in_workers
 from ._notebook import N_BITS, draw_inputs
 from ._train import (
     TrainRecord,
     TrainSettings,
+    check_device,
     concat_records,
     init_mlp,
     mlp_forward,
+    resolve_device,
     seed_generators,
     seed_groups,
+    to_device,
     train,
 )
 
@@ -140,6 +144,9 @@ class DominoConfig:
         threads: torch threads during training; None (default) picks validation._train.auto_threads()
             (min(2, available cores), 1 when the load average shows other jobs on the cores). The
             count used is in the metrics as threads_used.
+        device: "cpu" (default), "cuda" or "auto" (CUDA where torch has it): where the networks train;
+            data, initial weights and the per-step masks are drawn on the CPU either way (the
+            notebook's numpy streams), so a seed's run is the same up to float rounding.
     """
 
     p2_values: tuple[float, ...] = (1.0, 0.5, 0.2, 0.1, 0.05)
@@ -152,8 +159,10 @@ class DominoConfig:
     loss_fraction: float = 0.1
     fit_p2: tuple[float, ...] = (1.0, 0.2)
     threads: int | None = None
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
+        check_device(self.device)
         check_positive_int(self.hidden, "hidden")
         check_positive_int(self.n_samples, "n_samples")
         check_seeds(self.seeds)
@@ -256,38 +265,53 @@ def _shifted_forward(x: torch.Tensor) -> Callable[[list[torch.Tensor]], torch.Te
     return forward
 
 
-def train_p2(config: DominoConfig, p2: float, *, progress: bool = False) -> TrainRecord:
-    """Every seed's notebook run at one p2, seeds batched in groups (see validation._train).
+def train_all(config: DominoConfig, *, progress: bool = False) -> dict[float, TrainRecord]:
+    """Every (p2, seed) notebook run, seeds batched in groups (see validation._train), by p2.
 
-    The record's loss and accuracy are each task's MSE and sign accuracy over all samples (the
-    notebook's train_acc); its objective is the masked loss each update minimised.
+    The (p2, seed group) pairs are tasks of the execution layer (validation._execution): one after
+    another here by default, in worker processes or on Dask under `skillode validate --jobs /
+    --scheduler`; a seed's run does not depend on its group or process (its own streams).
+    The records' loss and accuracy are each task's MSE and sign accuracy over all samples (the
+    notebook's train_acc); their objective is the masked loss each update minimised.
     """
-    settings = TrainSettings(config.steps, config.lr, "adam", config.threads)
     seeds = list(config.seeds)
-    records = []
-    for group in seed_groups(len(seeds), config.n_samples * config.hidden):
-        chunk = seeds[group]
-        data = [make_data(s, config.n_samples) for s in chunk]
-        x = torch.tensor(np.stack([d.x for d in data]))
-        y = torch.tensor(np.stack([d.y for d in data])) - 0.5
-        # the notebook's MLP seeds torch itself, so each seed's weights come from a fresh generator
-        params = init_mlp(
-            [N_BITS, config.hidden, WIDTH], seed_generators(chunk), dtype=torch.float64, scheme="nn.Linear"
-        )
-        records.append(
-            train(
-                params,
-                _shifted_forward(x),
-                y,
-                None,  # record over every sample and task, as the notebook's train_acc does
-                settings,
-                seeds=chunk,
-                progress=progress,
-                desc=f"domino p2={p2:g}",
-                weight_schedule=StepMasks([d.rng for d in data], config.n_samples, p2),
-            )
-        )
-    return concat_records(records)
+    p2s = tuple(float(p) for p in config.p2_values)
+    groups = seed_groups(len(seeds), config.n_samples * config.hidden)
+    tasks = [(p2, tuple(seeds[g])) for p2 in p2s for g in groups]
+    records = map_tasks(_train_group, tasks, (one_thread_in_workers(config), progress), name=NAME)
+    return {p2: concat_records([r for (q, _), r in zip(tasks, records) if q == p2]) for p2 in p2s}
+
+
+def train_p2(config: DominoConfig, p2: float, *, progress: bool = False) -> TrainRecord:
+    """Every seed's notebook run at one p2 (train_all's record for p2)."""
+    groups = seed_groups(len(config.seeds), config.n_samples * config.hidden)
+    tasks = [(float(p2), tuple(config.seeds[g])) for g in groups]
+    return concat_records(map_tasks(_train_group, tasks, (one_thread_in_workers(config), progress), name=NAME))
+
+
+def _train_group(task: tuple[float, tuple[int, ...]], config: DominoConfig, progress: bool) -> TrainRecord:
+    p2, chunk = task
+    settings = TrainSettings(config.steps, config.lr, "adam", config.threads)
+    device = resolve_device(config.device)
+    data = [make_data(s, config.n_samples) for s in chunk]
+    x = torch.tensor(np.stack([d.x for d in data]))
+    y = torch.tensor(np.stack([d.y for d in data])) - 0.5
+    x, y = to_device([x, y], device)
+    # the notebook's MLP seeds torch itself, so each seed's weights come from a fresh generator
+    params = init_mlp(
+        [N_BITS, config.hidden, WIDTH], seed_generators(list(chunk)), dtype=torch.float64, scheme="nn.Linear"
+    )
+    return train(
+        to_device(params, device),
+        _shifted_forward(x),
+        y,
+        None,  # record over every sample and task, as the notebook's train_acc does
+        settings,
+        seeds=list(chunk),
+        progress=progress,
+        desc=f"domino p2={p2:g}",
+        weight_schedule=StepMasks([d.rng for d in data], config.n_samples, p2),
+    )
 
 
 # ------------------------------------------------------------------------------ measurement
@@ -332,8 +356,7 @@ def run(config: DominoConfig = DominoConfig(), *, progress: bool = False) -> Exp
     acc_times, loss_times, lhat, accuracy, objective, walls, threads = [], [], [], [], [], [], set()
     curves: dict = {}
     check = None
-    for p2 in p2s:
-        rec = train_p2(config, p2, progress=progress)
+    for p2, rec in train_all(config, progress=progress).items():
         if rec.seeds != tuple(config.seeds):  # the paired ratios pair t2 and t1 of one run
             raise RuntimeError(f"p2 = {p2:g}: runs came back in seed order {rec.seeds}, not {tuple(config.seeds)}")
         check = check or notebook_check(config, p2, rec)

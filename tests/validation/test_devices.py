@@ -14,13 +14,17 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from skillode.cli import main  # noqa: E402
-from skillode.validation import _train, compositional, grokking, modularity, write_report  # noqa: E402
+from skillode.validation import _train, compositional, domino, grokking, modularity, scaling_laws, write_report  # noqa: E402
 from skillode.validation import geometry as geo  # noqa: E402
 
 CUDA = torch.cuda.is_available()
 TINY_GROK = replace(grokking.QUICK, steps=20, hidden=(16,), embedding_dim=8, modulus=11)
 TINY_COMP = replace(compositional.QUICK, seeds=(1, 2), n_samples=400, steps=30)
 TINY_MOD = replace(modularity.QUICK, seeds=(0, 3), steps=30)
+TINY_DOMINO = replace(domino.QUICK, seeds=(4, 0), n_samples=300, steps=20)
+TINY_LAWS = scaling_laws.ScalingLawsConfig(
+    panels=("adam",), alphas=(1.5,), Ns=(20, 40), seeds=(0,), steps=210, read_step=210, s_N=20
+)
 
 
 def _grokking(device: str) -> np.ndarray:
@@ -37,7 +41,21 @@ def _modularity(device: str) -> np.ndarray:
     return np.concatenate([modularity.train_condition(cfg, c).loss for c in ("nonmodular", "modular")], axis=1)
 
 
-RUNS = {"grokking": _grokking, "compositional": _compositional, "modularity": _modularity}
+def _domino(device: str) -> np.ndarray:
+    return domino.train_p2(replace(TINY_DOMINO, device=device), 0.1).loss
+
+
+def _scaling_laws(device: str) -> np.ndarray:
+    return scaling_laws.simulate_panel_grid(replace(TINY_LAWS, device=device))["adam"]["total_loss"]
+
+
+RUNS = {
+    "grokking": _grokking,
+    "compositional": _compositional,
+    "modularity": _modularity,
+    "domino": _domino,
+    "scaling_laws": _scaling_laws,
+}
 
 
 def test_devices_are_checked_by_name():
@@ -83,7 +101,8 @@ def test_report_records_where_each_experiment_ran(tmp_path):
 @pytest.mark.parametrize("name", sorted(RUNS))
 def test_cuda_and_cpu_runs_agree_within_float_tolerance(name):
     # same data and initial weights (drawn on the CPU); the products round differently on the GPU:
-    # float64 (grokking, compositional) to ~1e-9 over these few steps, float32 (modularity) to ~1e-4
+    # float64 (grokking, compositional, domino) to ~1e-9 over these few steps, float32 (modularity,
+    # the Geometry model's sweep points) to ~1e-4
     cpu, gpu = RUNS[name]("cpu"), RUNS[name]("cuda")
-    rtol = 1e-3 if name == "modularity" else 1e-7
+    rtol = 1e-3 if name in ("modularity", "scaling_laws") else 1e-7
     np.testing.assert_allclose(gpu, cpu, rtol=rtol, atol=rtol * float(np.abs(cpu).max()))

@@ -11,11 +11,13 @@ import pytest
 pytest.importorskip("torch")
 
 from skillode.validation import _execution as ex  # noqa: E402
-from skillode.validation import compositional, modularity, write_report  # noqa: E402
+from skillode.validation import compositional, domino, modularity, scaling_laws, write_report  # noqa: E402
 
 # one torch thread everywhere, so that a worker's arithmetic is this process's
 MOD = replace(modularity.QUICK, seeds=(0, 3, 5), steps=40, threads=1)
 COMP = replace(compositional.QUICK, seeds=(1, 2), n_samples=400, steps=30, threads=1)
+DOMINO = replace(domino.QUICK, p2_values=(1.0, 0.2), seeds=(4, 0, 1), n_samples=300, steps=25, threads=1)
+LAWS = scaling_laws.ScalingLawsConfig(alphas=(1.5,), Ns=(20, 40), seeds=(0, 1), steps=210, read_step=210, s_N=20)
 
 
 def _square(x: int, offset: int) -> int:
@@ -57,6 +59,21 @@ def test_local_workers_give_the_in_process_records(monkeypatch):
     for cond in modularity.CONDITIONS:
         assert there[cond].seeds == MOD.seeds
         np.testing.assert_array_equal(there[cond].loss, here[cond].loss)
+
+
+def test_domino_and_scaling_laws_in_workers_give_the_in_process_numbers(monkeypatch):
+    monkeypatch.setattr(domino, "seed_groups", lambda n, _elements: [slice(i, i + 1) for i in range(n)])
+    here, laws_here = domino.train_all(DOMINO), scaling_laws.simulate_panel_grid(LAWS)
+    with ex.execution(jobs=2):
+        there, laws_there = domino.train_all(DOMINO), scaling_laws.simulate_panel_grid(LAWS)
+    for p2 in (1.0, 0.2):
+        assert there[p2].seeds == DOMINO.seeds
+        np.testing.assert_array_equal(there[p2].loss, here[p2].loss)
+        np.testing.assert_array_equal(there[p2].objective, here[p2].objective)
+    # the in-process points run with simulate's threads, the workers' with one: float32 sums may
+    # round differently across thread counts, so the points agree to float32 rounding
+    for panel in LAWS.panels:
+        np.testing.assert_allclose(laws_there[panel]["total_loss"], laws_here[panel]["total_loss"], rtol=1e-5)
 
 
 @pytest.mark.slow  # a LocalCluster of 2 processes: worker start-up and imports
