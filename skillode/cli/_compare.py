@@ -64,6 +64,13 @@ def register(sub: Any) -> None:
         help="a compositional skill and its parents (repeatable): adds the gated Resource model",
     )
     ap.add_argument(
+        "--gate-exponent",
+        default=None,
+        metavar="A|free",
+        help="with --parents: the gates' exponent a (they open as 1 - lhat^a), fixed at A (default 1) or 'free' "
+        "(fitted with eta and N0, with its interval)",
+    )
+    ap.add_argument(
         "--train-fraction",
         type=float,
         default=0.6,
@@ -102,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         parents = dict(args.parents)
         if len(parents) != len(args.parents):
             raise ValueError("--parents: a skill is given twice")
+    if args.gate_exponent is not None and not parents:
+        raise ValueError("--gate-exponent applies to the gated model only: name its skills with --parents")
     if args.frequencies is None and curves.frequencies is None and not args.infer_frequencies:
         raise ValueError(
             f"{args.run}: the curves carry no skill frequencies; give --frequencies (one per skill: "
@@ -121,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
             level=args.level,
             quantity=args.quantity,
             chance=0.0 if args.chance is None else args.chance,
+            gate_exponent=1.0 if args.gate_exponent is None else args.gate_exponent,
         )
     except ValueError as exc:
         # compare_run names its keyword arguments; the user typed options
@@ -142,6 +152,7 @@ def _as_option(message: str) -> str:
         "level",
         "n_bootstrap",
         "chance",
+        "gate_exponent",
     )
     for name in names:
         if message.startswith(name):

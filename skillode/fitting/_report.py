@@ -205,6 +205,7 @@ def compare_run(
     level: float = 0.95,
     quantity: str = "loss",
     chance: float = 0.0,
+    gate_exponent: float | str = 1.0,
 ) -> RunComparison:
     """Fit the Resource, Domino and Parallel models (and the gated Resource model) to a run and rank them.
 
@@ -222,8 +223,12 @@ def compare_run(
         quantity, chance: the curves are losses ("loss") or accuracies ("accuracy", chance = the
             accuracy of guessing): accuracies are compared as the loss-equivalent (1 - acc) / (1 - chance)
             (see skillode.to_loss), and `data`, the fits and the errors are in those units.
+        gate_exponent: the gated model's gate exponent a (gates open as 1 - lhat^a): a number > 0,
+            fixed there (default 1, Gate's default; listed as fixed in the report), or "free": fitted
+            with eta and N0 (as log a, any a > 0), with its interval and identifiability like theirs.
     """
     quantity = choice(quantity, "quantity", QUANTITIES)
+    gate_exponent = _gate_exponent(gate_exponent)
     if quantity == "accuracy":
         curves = to_loss(as_curves(curves), "accuracy", chance=chance)
     data, freq, holdout = _prepare(curves, frequencies, infer_frequencies, holdout_skills, parents)
@@ -231,7 +236,7 @@ def compare_run(
     threshold = as_scalar(threshold, "threshold", positive=True)
     if threshold >= 1.0:
         raise ValueError(f"threshold is a fraction of the first loss and must be below 1, got {threshold:g}")
-    specs = _model_specs(infer_frequencies, parents)
+    specs = _model_specs(infer_frequencies, parents, gate_exponent)
     common: dict[str, Any] = dict(normalize=True, frequencies=freq, seed=as_count(seed, "seed", minimum=0), level=level)
     scale = data.loss[0].copy()
     fits = {
@@ -258,6 +263,7 @@ def compare_run(
         "infer_frequencies": bool(infer_frequencies),
         "frequencies": "given" if frequencies is not None else ("inferred" if infer_frequencies else "from the data"),
         "parents": {k: list(v) for k, v in (parents or {}).items()},
+        "gate_exponent": gate_exponent if parents else None,
         "n_bootstrap": n_bootstrap,
         "seed": seed,
         "level": level,
@@ -316,7 +322,22 @@ def _known(data: SkillCurves, name: str, argument: str) -> None:
         raise ValueError(f"{argument}: no skill {name!r} in the curves; known: {', '.join(data.names)}")
 
 
-def _model_specs(infer: bool, parents: Mapping[str, Sequence[str]] | None) -> dict[str, dict]:
+def _gate_exponent(value: float | str) -> float | str:
+    """gate_exponent checked: "free", or a positive finite number."""
+    if isinstance(value, str) and value.strip().lower() == "free":
+        return "free"
+    try:
+        a = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"gate_exponent must be a positive number or 'free', got {value!r}") from None
+    if not (math.isfinite(a) and a > 0):
+        raise ValueError(f"gate_exponent must be a positive number or 'free', got {value!r}")
+    return a
+
+
+def _model_specs(
+    infer: bool, parents: Mapping[str, Sequence[str]] | None, gate_exponent: float | str = 1.0
+) -> dict[str, dict]:
     """fit() arguments of each compared model (free parameters per the frequencies' source)."""
     p = ["p"] if infer else []
     specs: dict[str, dict] = {
@@ -325,8 +346,11 @@ def _model_specs(infer: bool, parents: Mapping[str, Sequence[str]] | None) -> di
         "parallel": {"model": "parallel", "free": ["eta", *p]},
     }
     if parents:
-        gates = [Gate(skill, tuple(ps)) for skill, ps in parents.items()]
-        specs[GATED] = {"model": "resource", "free": ["eta", "N0", *p], "gates": gates}
+        free_a = gate_exponent == "free"
+        a = 1.0 if free_a else float(gate_exponent)
+        gates = [Gate(skill, tuple(ps), exponent=a) for skill, ps in parents.items()]
+        free = ["eta", "N0", *(["gate_exponent"] if free_a else []), *p]
+        specs[GATED] = {"model": "resource", "free": free, "gates": gates}
     return specs
 
 
@@ -518,7 +542,7 @@ def identifiability(res: FitResult) -> Identifiability:
             unidentified.append(n)
             notes.append(f"{n}: the data do not determine it (infinite standard error: a flat direction of the fit)")
     for n in (n for n in scalars if n != "offset"):
-        u = math.log(max(res.estimates[n] - (1.0 if n == "gate_exponent" else 0.0), 1e-300))
+        u = math.log(max(res.estimates[n], 1e-300))  # the optimiser's coordinates: log eta, log N0, log a
         if abs(u) >= _LOG_BOUND - BOUND_MARGIN:
             unidentified.append(n)
             notes.append(f"{n} = {res.estimates[n]:.3g} sits at the optimiser's bound: it ran off to a limit")
@@ -574,8 +598,7 @@ def _correlations(res: FitResult, scalars: list[str], idx: dict[str, int]) -> di
 def _log_or_linear(values: np.ndarray, name: str) -> np.ndarray:
     if name == "offset":
         return values
-    shift = 1.0 if name == "gate_exponent" else 0.0
-    return np.log(np.maximum(values - shift, 1e-300))
+    return np.log(np.maximum(values, 1e-300))
 
 
 def _ratio_interval(res: FitResult, i: int, j: int) -> tuple[float, float, float]:
@@ -733,6 +756,10 @@ def _parameter_rows(res: FitResult, ident: Identifiability) -> list[list[str]]:
             rows.append([n, shown, interval, note])
         elif n in res.parameters and res.parameters[n] is not None:
             rows.append([n, f"{_g(res.parameters[n])} (fixed)", "", ""])
+        elif n == "gate_exponent" and res.config.gates:
+            exponents = sorted({float(g.exponent) for g in res.config.gates})
+            shown = ", ".join(_g(a) for a in exponents)
+            rows.append([n, f"{shown} (fixed)", "", "from the gates" if len(exponents) == 1 else "per gate"])
     p = res.frequencies[0]
     for k, skill in enumerate(res.data[0].names):
         key = f"p[{skill}]"

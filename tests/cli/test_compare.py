@@ -188,3 +188,32 @@ def test_a_gated_run_ranks_the_gated_model_first_and_recovers_eta_and_n0(tmp_pat
         low, high = fit["intervals"][name]
         assert low <= truth <= high, (name, low, high)
     assert (out / "fitted_resource_gated.npz").stat().st_size > 0
+
+
+def test_a_free_gate_exponent_is_recovered_and_not_flagged_below_one(tmp_path, capsys):
+    """A run of the gated model with exponent 0.3: compare with --gate-exponent free recovers it (its
+    interval contains the truth) and does not flag it (the identifiability check reads log a, so an
+    exponent below 1 is not taken for one at the optimiser's bound; it was, reading log(a - 1)); a fixed
+    exponent is listed as fixed; the option is refused without --parents and when not positive."""
+    gated = sk.ResourceModel(P, 0.008, 0.1, gates=[sk.Gate(2, (0, 1), exponent=0.3)])
+    path = _noisy(gated, noise=0.002).save(tmp_path / "gated.npz")
+    out = tmp_path / "free"
+    args = ["compare", str(path), "--parents", "c:a,b", "--bootstrap", "10", "--train-fraction", "1"]
+    assert main([*args, "--gate-exponent", "free", "--out", str(out)]) == 0
+    meta = json.loads((out / "compare.json").read_text())
+    assert meta["options"]["gate_exponent"] == "free"
+    gated_fit = meta["models"]["resource_gated"]
+    assert gated_fit["fit"]["estimates"]["gate_exponent"] == pytest.approx(0.3, rel=0.1)
+    low, high = gated_fit["fit"]["intervals"]["gate_exponent"]
+    assert low <= 0.3 <= high
+    ident = gated_fit["identifiability"]
+    assert "gate_exponent" not in ident["unidentified"] and not any("bound" in n for n in ident["notes"])
+    for name, truth in (("eta", 0.008), ("N0", 0.1)):
+        assert gated_fit["fit"]["estimates"][name] == pytest.approx(truth, rel=0.02), name
+    assert main([*args, "--gate-exponent", "0.3", "--out", str(tmp_path / "fixed")]) == 0
+    assert "gate_exponent | 0.3 (fixed)" in (tmp_path / "fixed" / "report.md").read_text()
+    capsys.readouterr()
+    assert main(["compare", str(path), "--gate-exponent", "free", "--out", str(tmp_path / "x")]) == 2
+    assert "--parents" in capsys.readouterr().err
+    assert main([*args, "--gate-exponent", "-1", "--out", str(tmp_path / "y")]) == 2
+    assert "--gate-exponent must be a positive number" in capsys.readouterr().err
