@@ -146,6 +146,26 @@ def test_summary_on_planted_data_finds_the_crossing_and_the_step_exponent():
     assert "\n" not in repr(summary) and "array(" not in repr(results)
 
 
+def test_alias_counts_are_simulates_and_older_configs_keep_their_digest(tmp_path):
+    # counts="alias": the sweep's random-task runs are what simulate with the alias sampler gives
+    # (the same seeds), a different stream from the multinomial one; the default is left out of
+    # config.json, so the digest of a sweep written before the field existed is unchanged.
+    cfg = _tiny(counts="alias", Ns=(10,), curve_N=10, steps=300)
+    run_modular_sweep(cfg, tmp_path)
+    res = load_modular_sweep(tmp_path)
+    model = cfg.models(2.0, 10)[1]
+    direct = simulate(model, cfg.steps, seeds=[0, 1], record=cfg.record_steps(), dtype="float32", counts="alias")
+    np.testing.assert_allclose(res.at(10)[1, 1], direct.total_loss(), rtol=1e-6)
+    other = simulate(model, cfg.steps, seeds=[0, 1], record=cfg.record_steps(), dtype="float32")
+    assert not np.allclose(other.total_loss(), direct.total_loss(), rtol=1e-6)
+    written_before = _tiny().to_dict()  # what a sweep of the default sampler writes, as before the field
+    assert "counts" not in written_before
+    assert ModularSweepConfig.from_dict(written_before).counts == "multinomial"
+    assert cfg.to_dict()["counts"] == "alias" and preset_config("paper").counts == "alias"
+    with pytest.raises(ValueError, match="counts"):
+        _tiny(counts="poisson")
+
+
 # ---------------------------------------------------------------- configuration, files, CLI
 def test_paper_preset_is_the_notebook_grid():
     cfg = preset_config("paper")
