@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -185,6 +186,10 @@ def _local_results(
         return
     from joblib import Parallel, delayed
 
+    # loky replaces a worker whose memory grew 300 MB past its start, between two tasks (one that
+    # imported torch and compiled the kernels has), and warns from its manager thread of "a memory
+    # leak"; no task is lost (another worker takes the queue), so the warning would only alarm.
+    warnings.filterwarnings("ignore", message="A worker stopped while some jobs", category=UserWarning)
     parent = os.getpid()
     results = Parallel(n_jobs=jobs, return_as="generator_unordered")(
         delayed(_guarded)(fn, item, args, parent) for item in items

@@ -45,7 +45,6 @@ import numpy as np
 from .._checks import as_count, as_scalar, choice
 from .._repr import short_repr
 from ..models import GeometryModel, zipf_frequencies
-from ..models._geometry import OPTIMIZERS
 from ..solvers import log_steps, simulate
 from ..solvers._streams import COUNT_METHODS
 from ._engine import DEFAULT_CONNECT_TIMEOUT, Scheduler
@@ -54,6 +53,7 @@ from ._scaling import (
     CONFIG_FILE,
     _peak_rss_kib,
     _prepare_dir,
+    check_grid_fields,
     load_point,
     point_path,
     read_sweep_config,
@@ -144,31 +144,12 @@ class ModularSweepConfig:
     counts: str = "multinomial"
 
     def __post_init__(self) -> None:
-        alphas = tuple(as_scalar(a, "alphas", nonnegative=True) for a in self.alphas)
-        Ns = tuple(as_count(v, "Ns") for v in self.Ns)
-        seeds = tuple(as_count(s, "seeds", minimum=0) for s in self.seeds)
-        for name, vals in (("alphas", alphas), ("Ns", Ns), ("seeds", seeds)):
-            if not vals:
-                raise ValueError(f"{name} must hold at least one value")
-            if len(set(vals)) != len(vals):
-                raise ValueError(f"{name} must be distinct, got {vals}")
-        object.__setattr__(self, "alphas", alphas)
-        object.__setattr__(self, "Ns", tuple(sorted(Ns)))
-        object.__setattr__(self, "seeds", seeds)
+        check_grid_fields(self)
         object.__setattr__(self, "curve_N", as_count(self.curve_N, "curve_N"))
-        object.__setattr__(self, "steps", as_count(self.steps, "steps"))
-        object.__setattr__(self, "n_skills", as_count(self.n_skills, "n_skills"))
-        object.__setattr__(self, "optimizer", choice(self.optimizer, "optimizer", OPTIMIZERS))
-        object.__setattr__(self, "lr", as_scalar(self.lr, "lr", positive=True))
         object.__setattr__(self, "eps", as_scalar(self.eps, "eps", nonnegative=True))
-        object.__setattr__(self, "loss", choice(self.loss, "loss", ("mse", "ce")))
-        if self.batch is not None:
-            object.__setattr__(self, "batch", as_count(self.batch, "batch"))
-        object.__setattr__(self, "n_record", as_count(self.n_record, "n_record", minimum=2))
-        object.__setattr__(self, "dtype", choice(self.dtype, "dtype", ("float32", "float64")))
         object.__setattr__(self, "counts", choice(self.counts, "counts", COUNT_METHODS))
         # the betas as the model checks and stores them (sgd / signgd take none)
-        betas = self.models(alphas[0], Ns[0])[0].betas
+        betas = self.models(self.alphas[0], self.Ns[0])[0].betas
         object.__setattr__(self, "betas", betas)
 
     @classmethod

@@ -54,6 +54,36 @@ def _default_Ns() -> tuple[int, ...]:
     return tuple(int(v) for v in np.unique(np.round(np.geomspace(10, 1000, 20)).astype(int)))
 
 
+def check_grid_fields(config: Any) -> None:
+    """Check and normalise, in place on a frozen sweep config, the fields every sweep grid has:
+    alphas, Ns (sorted), seeds (each non-empty and distinct), steps, n_skills, optimizer, lr, loss,
+    batch (None: exact gradients), n_record and dtype."""
+
+    def put(name: str, value: Any) -> None:
+        object.__setattr__(config, name, value)
+
+    alphas = tuple(as_scalar(a, "alphas", nonnegative=True) for a in config.alphas)
+    Ns = tuple(as_count(v, "Ns") for v in config.Ns)
+    seeds = tuple(as_count(s, "seeds", minimum=0) for s in config.seeds)
+    for name, vals in (("alphas", alphas), ("Ns", Ns), ("seeds", seeds)):
+        if not vals:
+            raise ValueError(f"{name} must hold at least one value")
+        if len(set(vals)) != len(vals):
+            raise ValueError(f"{name} must be distinct, got {vals}")
+    put("alphas", alphas)
+    put("Ns", tuple(sorted(Ns)))
+    put("seeds", seeds)
+    put("steps", as_count(config.steps, "steps"))
+    put("n_skills", as_count(config.n_skills, "n_skills"))
+    put("optimizer", choice(config.optimizer, "optimizer", OPTIMIZERS))
+    put("lr", as_scalar(config.lr, "lr", positive=True))
+    put("loss", choice(config.loss, "loss", ("mse", "ce")))
+    if config.batch is not None:
+        put("batch", as_count(config.batch, "batch"))
+    put("n_record", as_count(config.n_record, "n_record", minimum=2))
+    put("dtype", choice(config.dtype, "dtype", ("float32", "float64")))
+
+
 @dataclass(frozen=True)
 class ScalingSweepConfig:
     """A scaling sweep grid (every field is recorded in DIR/config.json).
@@ -92,27 +122,8 @@ class ScalingSweepConfig:
     record_extra: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        alphas = tuple(as_scalar(a, "alphas", nonnegative=True) for a in self.alphas)
-        Ns = tuple(as_count(v, "Ns") for v in self.Ns)
-        seeds = tuple(as_count(s, "seeds", minimum=0) for s in self.seeds)
-        for name, vals in (("alphas", alphas), ("Ns", Ns), ("seeds", seeds)):
-            if not vals:
-                raise ValueError(f"{name} must hold at least one value")
-            if len(set(vals)) != len(vals):
-                raise ValueError(f"{name} must be distinct, got {vals}")
-        object.__setattr__(self, "alphas", alphas)
-        object.__setattr__(self, "Ns", tuple(sorted(Ns)))
-        object.__setattr__(self, "seeds", seeds)
-        object.__setattr__(self, "steps", as_count(self.steps, "steps"))
-        object.__setattr__(self, "n_skills", as_count(self.n_skills, "n_skills"))
-        object.__setattr__(self, "optimizer", choice(self.optimizer, "optimizer", OPTIMIZERS))
-        object.__setattr__(self, "lr", as_scalar(self.lr, "lr", positive=True))
-        object.__setattr__(self, "loss", choice(self.loss, "loss", ("mse", "ce")))
+        check_grid_fields(self)
         object.__setattr__(self, "tasks", choice(self.tasks, "tasks", ("gaussian", "orthogonal", "basis")))
-        if self.batch is not None:
-            object.__setattr__(self, "batch", as_count(self.batch, "batch"))
-        object.__setattr__(self, "n_record", as_count(self.n_record, "n_record", minimum=2))
-        object.__setattr__(self, "dtype", choice(self.dtype, "dtype", ("float32", "float64")))
         self._check_later_fields()
         # Validate one model early so a bad combination (e.g. orthogonal tasks with N < n) fails here.
         self.model(self.alphas[0], self.Ns[0])
