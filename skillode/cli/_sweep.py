@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -86,6 +87,14 @@ def register(subparsers) -> None:
         help="named grid: scaling (paper: Fig 10, paper-signgd: its SignGD panel) or modular (paper: Fig 18)",
     )
     parser.add_argument("--curve-N", type=int, dest="curve_N", help="N of the loss-vs-steps curves (modular)")
+    parser.add_argument(
+        "--N-window",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        dest="N_window",
+        help="fit the loss-vs-N exponent over LOW <= N <= HIGH only (scaling; default all N; the paper: 40 220)",
+    )
     parser.add_argument("--shard", default="0/1", help="run only shard i of k (0-based), e.g. 3/8")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for the scaling sweep (one thread each)")
     parser.add_argument("--threads", type=int, help="torch threads per process")
@@ -215,6 +224,12 @@ def _run_points(run_sweep: Any, config: Any, args, out: Path) -> list[Path] | No
 
 def _run_scaling(args, out: Path) -> int:
     config = _scaling_config(args)
+    if args.N_window is not None:  # before the points run, not after
+        low, high = args.N_window
+        if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
+            raise ValueError(f"--N-window takes LOW HIGH with 0 < LOW < HIGH, got {low:g} {high:g}")
+        if sum(low <= N <= high for N in config.Ns) < 3:
+            raise ValueError(f"--N-window {low:g} {high:g} holds fewer than 3 of the sweep's N")
     written = _run_points(run_scaling_sweep, config, args, out)
     if written is None:
         return 1
@@ -222,14 +237,25 @@ def _run_scaling(args, out: Path) -> int:
     print(f"sweep scaling: {len(written)} point(s) written, {len(results.missing)} of {len(config.Ns)} missing")
     if results.missing:
         return 0
-    summary = summarize_scaling(results)
+    summary = summarize_scaling(results, N_window=args.N_window)
     atomic_write(out / "summary.json", json.dumps(summary.to_dict(), indent=2))
     _plot_scaling(results, summary, out / "scaling.png")
-    for alpha, nf, sf in zip(summary.alphas, summary.n_exponent, summary.step_exponent):
-        print(
-            f"alpha={alpha:g}: L ~ N^-{nf.exponent:.3f} [{nf.exponent_ci[0]:.3f}, {nf.exponent_ci[1]:.3f}], "
-            f"L ~ S^-{sf.exponent:.3f} [{sf.exponent_ci[0]:.3f}, {sf.exponent_ci[1]:.3f}]"
+    low, high = summary.N_window
+    for alpha, nf, sf, halves, curved in zip(
+        summary.alphas, summary.n_exponent, summary.step_exponent, summary.n_halves, summary.n_curved
+    ):
+        line = (
+            f"alpha={alpha:g}: L ~ N^-{nf.exponent:.3f} [{nf.exponent_ci[0]:.3f}, {nf.exponent_ci[1]:.3f}] "
+            f"(N {low:g}..{high:g}), L ~ S^-{sf.exponent:.3f} [{sf.exponent_ci[0]:.3f}, {sf.exponent_ci[1]:.3f}]"
         )
+        if curved and halves is not None:
+            a, b = halves
+            line += (
+                f"; not one power law of N: the slope is {a.exponent:.3f} [{a.exponent_ci[0]:.3f}, "
+                f"{a.exponent_ci[1]:.3f}] on the lower half of the N and {b.exponent:.3f} [{b.exponent_ci[0]:.3f}, "
+                f"{b.exponent_ci[1]:.3f}] on the upper (choose a range with --N-window)"
+            )
+        print(line)
     return 0
 
 
