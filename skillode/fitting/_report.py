@@ -260,10 +260,7 @@ def compare_run(
         "split_time": split_time,
         "holdout_skills": list(holdout),
         "threshold": threshold,
-        "infer_frequencies": bool(infer_frequencies),
-        "frequencies": "given" if frequencies is not None else ("inferred" if infer_frequencies else "from the data"),
-        "parents": {k: list(v) for k, v in (parents or {}).items()},
-        "gate_exponent": gate_exponent if parents else None,
+        **_frequency_options(frequencies, infer_frequencies, parents, gate_exponent),
         "n_bootstrap": n_bootstrap,
         "seed": seed,
         "level": level,
@@ -273,6 +270,18 @@ def compare_run(
     return RunComparison(
         data, scale, fits, time_split, skill_holdout, ranking, ranked_by, score, confidence, ident, options
     )
+
+
+def _frequency_options(
+    frequencies: Any, infer: bool, parents: Mapping[str, Sequence[str]] | None, gate_exponent: float | str
+) -> dict:
+    """The options that say where the frequencies came from and which gated model was fitted."""
+    return {
+        "infer_frequencies": bool(infer),
+        "frequencies": "given" if frequencies is not None else ("inferred" if infer else "from the data"),
+        "parents": {k: list(v) for k, v in (parents or {}).items()},
+        "gate_exponent": gate_exponent if parents else None,
+    }
 
 
 # ------------------------------------------------------------------ the stages
