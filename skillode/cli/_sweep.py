@@ -371,6 +371,28 @@ def _run_modular(args, out: Path) -> int:
         cross = summary.crossing_N[i]
         where = f"ratio < 1 from N ~ {cross:.0f}" if np.isfinite(cross) else "ratio never falls below 1"
         print(f"alpha={alpha:g}: non-modular/modular final loss  N:ratio {pairs}; {where}")
+    figure = summary.against_figure_18()
+    if figure:
+        same = config == preset_config("paper")
+        print(
+            "the paper's Fig 18 (read off the notebook's saved figure; its run: N = 20..1000, 4 seeds, 99,000 steps"
+            + ("" if same else "; this sweep's grid differs, so compare with care")
+            + "):"
+        )
+        for row in figure:
+            cross = row["paper_crossing_N"]
+            ours = row["ours_crossing_N"]
+            print(
+                f"alpha={row['alpha']:g}: ratio at N = 20 {row['paper_ratio_at_20']:g} (ours "
+                + ("n/a" if row["ours_ratio_at_20"] is None else f"{row['ours_ratio_at_20']:.3g}")
+                + ("" if row["ratio_at_20_within_reading"] else ", outside its 5 % reading")
+                + "); "
+                + ("stays above 1" if cross is None else f"below 1 from N ~ {cross:g}")
+                + " (ours "
+                + ("never" if ours is None else f"~{ours:.0f}")
+                + ("" if row["crossing_within_reading"] else ", outside its +-20 reading")
+                + ")"
+            )
     return 0
 
 

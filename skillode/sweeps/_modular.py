@@ -62,6 +62,19 @@ from ._scaling import (
 )
 
 KINDS = ("modular", "non-modular")
+#: Fig 18's "modular speedup factor" (non-modular / modular final loss against N; n = 1000, 99,000
+#: steps, median over 4 seeds), read off the figure Fig18_nsl.ipynb saved with its outputs (cell 7):
+#: per alpha, the ratio at N = 20 (+- 5 %: markers located by colour on the log axis) and the N where
+#: it first falls below 1 (+- 20, one grid step; None: it stays above 1 up to N = 1000).
+FIGURE_18: dict[float, tuple[float, float | None]] = {
+    1.0: (1.85, 550.0),
+    1.2: (2.32, 555.0),
+    1.4: (3.06, 575.0),
+    1.6: (3.90, 600.0),
+    1.8: (4.63, 860.0),
+    2.0: (5.27, None),
+}
+FIGURE_18_READING = {"ratio_at_20": 0.05, "crossing_N": 20.0}
 PRESETS = ("default", "paper")
 SWEEP_NAME = "modular"
 _log = logging.getLogger("skillode.sweeps")
@@ -407,7 +420,40 @@ class ModularSummary:
         for name in ("final_loss", "ratio", "plateau", "halfspace", "crossing_N", "steps", "curves", "curve_ratio"):
             out[name] = _json_array(getattr(self, name))
         out["step_exponent"] = [[None if f is None else asdict(f) for f in row] for row in self.step_exponent]
+        out["paper_figure_18"] = self.against_figure_18()
         return out
+
+    def against_figure_18(self) -> list[dict]:
+        """Per alpha that Fig 18 plots (with n = 1000): the figure's ratio at N = 20 and crossing N
+        (FIGURE_18) beside ours, and whether ours lies within the figure's reading uncertainty."""
+        rows: list[dict] = []
+        if self.n_skills != 1000:
+            return rows
+        for i, alpha in enumerate(self.alphas):
+            paper = next((v for a, v in FIGURE_18.items() if abs(a - alpha) < 1e-9), None)
+            if paper is None:
+                continue
+            ratio20, cross = paper
+            ours20 = float(self.ratio[i, list(self.Ns).index(20)]) if 20 in self.Ns else math.nan
+            ours_cross = float(self.crossing_N[i])
+            if cross is None:
+                cross_ok = not math.isfinite(ours_cross)
+            else:
+                cross_ok = math.isfinite(ours_cross) and abs(ours_cross - cross) <= FIGURE_18_READING["crossing_N"]
+            rows.append(
+                {
+                    "alpha": float(alpha),
+                    "paper_ratio_at_20": ratio20,
+                    "ours_ratio_at_20": None if not math.isfinite(ours20) else ours20,
+                    "ratio_at_20_within_reading": bool(
+                        math.isfinite(ours20) and abs(ours20 / ratio20 - 1.0) <= FIGURE_18_READING["ratio_at_20"]
+                    ),
+                    "paper_crossing_N": cross,
+                    "ours_crossing_N": None if not math.isfinite(ours_cross) else ours_cross,
+                    "crossing_within_reading": bool(cross_ok),
+                }
+            )
+        return rows
 
 
 def _json_array(a: np.ndarray) -> Any:

@@ -166,6 +166,31 @@ def test_alias_counts_are_simulates_and_older_configs_keep_their_digest(tmp_path
         _tiny(counts="poisson")
 
 
+def test_figure_18_comparison_reads_the_ratio_at_20_and_the_crossing():
+    # planted: alpha 1 falls as a power law from Fig 18's 1.85 at N = 20 through 1 at N = 550 (log
+    # interpolation is exact for it), so both match; alpha 2 stays at 3.0 (the figure: 5.27, never
+    # below 1): its level is outside the reading, its never-crossing agrees
+    cfg = ModularSweepConfig(alphas=(1.0, 2.0), Ns=(20, 300, 600, 800), curve_N=300, seeds=(0,), steps=100)
+    steps = cfg.record_steps()
+    N = np.array(cfg.points(), float)
+    b = math.log(1.85) / math.log(550 / 20)
+    ratio = np.stack([1.85 * (N / 20) ** -b, np.full(N.size, 3.0)])  # (alpha, N)
+    total = np.empty((2, 2, N.size, 1, steps.size))
+    total[0] = 0.01
+    total[1] = 0.01 * ratio[:, :, None, None]
+    summary = summarize_modular(ModularSweepResults(cfg, steps, np.array(cfg.points()), total, ()))
+    one, two = summary.against_figure_18()
+    assert one["ours_ratio_at_20"] == pytest.approx(1.85) and one["ratio_at_20_within_reading"]
+    assert one["ours_crossing_N"] == pytest.approx(550.0, rel=1e-9) and one["crossing_within_reading"]
+    assert not two["ratio_at_20_within_reading"] and two["crossing_within_reading"]
+    assert two["paper_crossing_N"] is None and two["ours_crossing_N"] is None
+    assert summary.to_dict()["paper_figure_18"] == [one, two]
+    other_n = ModularSweepConfig(alphas=(1.0,), Ns=(20, 40, 60), curve_N=20, seeds=(0,), steps=100, n_skills=500)
+    flat = np.ones((2, 1, 3, 1, other_n.record_steps().size))
+    results = ModularSweepResults(other_n, other_n.record_steps(), np.array(other_n.points()), flat, ())
+    assert summarize_modular(results).against_figure_18() == []  # Fig 18 is n = 1000 only
+
+
 # ---------------------------------------------------------------- configuration, files, CLI
 def test_paper_preset_is_the_notebook_grid():
     cfg = preset_config("paper")
