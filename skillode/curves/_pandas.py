@@ -380,8 +380,10 @@ def _wide(
         skills = list(saved)  # a frame from to_pandas: its own skills, no guessing
     if pattern is not None:  # W&B's band and system columns are never matched, only named
         pool = [c for c in columns if not _band_or_system(c)]
-    else:
-        pool = columns if skills is not None else numeric
+    elif skills is not None:
+        pool = columns
+    else:  # a "loss" column that is not numeric is taken, so that its bad cell is named, not the column skipped
+        pool = [c for c in columns if c in numeric or _lossy_name(c)]
     chosen = _choose(pool, skills, pattern, _lossy_name, source, "column")
     if skills is None and pattern is None:
         taken = {raw for raw, _ in chosen}

@@ -227,6 +227,11 @@ def test_unknown_names_are_listed_in_the_error():
     text = pd.DataFrame({"step": [0, 1], "loss": [0.5, "oops"]})
     with pytest.raises(ValueError, match="column 'loss' at step 1 is 'oops', not a number"):
         sk.SkillCurves.from_pandas(text, skills=["loss"])
+    # chosen by default, too: a 'loss' column with a bad cell is an error naming the cell, not a skill
+    # silently left out (it was skipped as non-numeric, and the other loss columns fitted without it)
+    two = pd.DataFrame({"step": [0, 1, 2], "loss/a": [1.0, 0.5, 0.3], "loss/b": [1.0, "x", 0.2]})
+    with pytest.raises(ValueError, match="column 'loss/b' at step 1 is 'x', not a number"):
+        sk.SkillCurves.from_pandas(two)
 
 
 def test_key_value_records_choose_loss_keys():
