@@ -52,6 +52,13 @@ def register(sub: Any) -> None:
     ap.add_argument("--step", default=None, help="step column of a log (default: found by name)")
     ap.add_argument("--skills", type=_name_list, default=None, metavar="A,B", help="the skills (columns/tags) to use")
     ap.add_argument("--pattern", default=None, help=r"regex naming the skill in column names, e.g. 'loss/(.+)'")
+    ap.add_argument(
+        "--nan",
+        choices=("refuse", "drop"),
+        default="refuse",
+        help="a NaN or missing value in a chosen column: refuse (default, an error naming it) or drop its rows "
+        "(counted in a warning and in the report's metadata)",
+    )
     freq = ap.add_mutually_exclusive_group()
     freq.add_argument("--frequencies", type=_float_list, default=None, metavar="P1,P2,...", help="skill frequencies")
     freq.add_argument("--infer-frequencies", action="store_true", help="fit the frequencies as well")
@@ -103,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--train-fraction must lie in (0, 1] (1: no time split), got {args.train_fraction:g}")
     if args.chance is not None and args.quantity != "accuracy":
         raise ValueError("--chance applies to --quantity accuracy only")
-    curves = read_curves(args.run, step=args.step, skills=args.skills, pattern=args.pattern)
+    try:
+        curves = read_curves(args.run, step=args.step, skills=args.skills, pattern=args.pattern, nan=args.nan)
+    except ValueError as exc:  # the readers name their keyword arguments; the user typed options
+        raise ValueError(str(exc).replace("pass nan='drop'", "pass --nan drop")) from exc
     parents = None
     if args.parents:
         parents = dict(args.parents)

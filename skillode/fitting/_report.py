@@ -656,7 +656,24 @@ def _render_header(rc: RunComparison) -> str:
         f"and error below is in the data's own units (times each skill's first logged loss: {first}), so all "
         "models start where the data start.",
     ]
+    cleaning = _import_cleaning(d.metadata.get("import", {}))
+    if cleaning:
+        lines += ["", f"Cleaning on import: {cleaning}."]
     return "\n".join(lines)
+
+
+def _import_cleaning(info: Mapping[str, Any]) -> str:
+    """What the importer dropped or reordered (the metadata SkillCurves.from_pandas records), in words."""
+    of = f" of {info['rows_read']}" if info.get("rows_read") is not None else ""
+    phrases = {
+        "dropped_rows": "rows{of} dropped for a NaN, missing or infinite value",
+        "dropped_rows_without_step": "rows{of} dropped for want of a step",
+        "dropped_records_without_step": "records dropped for want of a step",
+    }
+    parts = [f"{info[key]} " + text.format(of=of) for key, text in phrases.items() if info.get(key)]
+    if info.get("sorted"):
+        parts.append("rows sorted by step")
+    return "; ".join(parts)
 
 
 def _render_ranking(rc: RunComparison) -> str:

@@ -217,3 +217,26 @@ def test_a_free_gate_exponent_is_recovered_and_not_flagged_below_one(tmp_path, c
     assert "--parents" in capsys.readouterr().err
     assert main([*args, "--gate-exponent", "-1", "--out", str(tmp_path / "y")]) == 2
     assert "--gate-exponent must be a positive number" in capsys.readouterr().err
+
+
+def test_a_log_with_a_missing_value_is_refused_then_dropped_with_nan_drop(tmp_path, capsys):
+    """A JSON lines log with one missing value: refused by default with the option to type (--nan drop,
+    not the API's nan='drop'); with --nan drop the row goes, the fit recovers eta/N0 of the run, and the
+    report says how many rows were dropped."""
+    run = _noisy(sk.ResourceModel(P, 0.008, 0.1))
+    rows = [
+        {"step": float(t), **{f"loss/{n}": float(v) for n, v in zip("abc", row)}} for t, row in zip(run.times, run.loss)
+    ]
+    del rows[7]["loss/b"]
+    path = tmp_path / "log.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = ["compare", str(path), "--frequencies", ",".join(map(str, P)), "--bootstrap", "10", "--train-fraction", "1"]
+    assert main([*args, "--out", str(tmp_path / "refused")]) == 2
+    err = capsys.readouterr().err
+    assert "column 'loss/b' is NaN or missing at step" in err and "pass --nan drop" in err
+    with pytest.warns(UserWarning, match="dropped 1 of 61 rows"):
+        assert main([*args, "--nan", "drop", "--out", str(tmp_path / "dropped")]) == 0
+    report = (tmp_path / "dropped" / "report.md").read_text()
+    assert "Cleaning on import: 1 rows of 61 dropped for a NaN, missing or infinite value." in report
+    fit = json.loads((tmp_path / "dropped" / "compare.json").read_text())["models"]["resource"]["fit"]
+    assert fit["estimates"]["eta"] / fit["estimates"]["N0"] == pytest.approx(0.08, rel=0.05)
