@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write, check_output_dir
-from ..curves import SkillCurves
+from ..curves import SkillCurves, read_curves
 from ..curves._json import _jsonable
+from ..curves._pandas import _warn_if_rising
 from ..fitting import CRITERIA, MODELS, QUANTITIES, Comparison, compare, prediction_error, to_loss
 from ._common import _float_list
 
@@ -37,11 +38,26 @@ def register(sub) -> None:
         help="fit Resource/Domino/Parallel models to observed skill curves and rank them",
         description=(
             "Fit models to per-skill curves (wide CSV: step + one column per skill; long CSV: step,skill,value; "
-            "or npz from skillode). Several FILEs are frequency settings fitted jointly (shared eta, N0). "
+            "or npz from skillode; with --step/--skills/--pattern, or for a .jsonl log or TensorBoard events, "
+            "read as `skillode compare` reads a training log). Several FILEs are frequency settings fitted "
+            "jointly (shared eta, N0). "
             "Writes models.csv, parameters.csv, fit.json, fitted_<model>.npz and overlay.png into --out."
         ),
     )
-    ap.add_argument("files", nargs="+", type=Path, metavar="FILE", help="observed curves (.csv or .npz)")
+    ap.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE", help="observed curves (.csv, .npz, .jsonl, TensorBoard)"
+    )
+    ap.add_argument("--step", default=None, help="step column of a log (reads FILE as a training log)")
+    ap.add_argument(
+        "--skills", type=_name_list, default=None, metavar="A,B", help="the columns/tags to use (reads as a log)"
+    )
+    ap.add_argument("--pattern", default=None, help=r"regex naming the skill in column names (reads as a log)")
+    ap.add_argument(
+        "--nan",
+        choices=("refuse", "drop"),
+        default="refuse",
+        help="a NaN or missing value in a log: refuse (default) or drop its rows",
+    )
     ap.add_argument("--model", choices=MODELS + ("all",), default="all", help="model to fit (default: all, ranked)")
     ap.add_argument(
         "--free",
@@ -139,7 +155,7 @@ def _read_inputs(args) -> tuple[list[SkillCurves], object, list[str] | None, lis
     """(curves per FILE, frequencies, the skills to fit, held-out settings), every option checked."""
     raw = []
     for f in args.files:  # read each file once; to_loss validates it, naming it in the error (as load_curves)
-        curves = SkillCurves.load(f)
+        curves = _load(f, args)
         to_loss(curves, args.quantity, chance=args.chance, normalize=args.normalize, name=f.name)
         raw.append(curves)
     frequencies = None
@@ -165,6 +181,28 @@ def _read_inputs(args) -> tuple[list[SkillCurves], object, list[str] | None, lis
                 f"--test {f.name}: held-out settings need frequencies (an npz or a CSV with a skillode-meta line)"
             )
     return raw, frequencies, fit_skills, tests
+
+
+def _load(path: Path, args) -> SkillCurves:
+    """skillode's own files (every column a skill) unless the options or the file ask for a log reader;
+    with --quantity loss, a skill whose values rise overall is named in a warning (an accuracy column
+    fitted as a loss gives numbers that mean nothing)."""
+    as_log = args.step is not None or args.skills is not None or args.pattern is not None
+    if as_log or path.suffix.lower() not in (".npz", ".csv"):
+        try:
+            return read_curves(path, step=args.step, skills=args.skills, pattern=args.pattern, nan=args.nan)
+        except ValueError as exc:  # the readers name their keyword arguments; the user typed options
+            raise ValueError(str(exc).replace("pass nan='drop'", "pass --nan drop")) from exc
+    curves = SkillCurves.load(path)
+    if args.quantity == "loss":
+        for k, name in enumerate(curves.names):
+            _warn_if_rising(
+                curves.loss[:, k],
+                f"skill {name!r}",
+                path.name,
+                "choose the skills with --skills or --pattern, or pass --quantity accuracy",
+            )
+    return curves
 
 
 def _heldout_errors(args, comparison: Comparison, raw: list[SkillCurves], tests: list[SkillCurves]) -> dict:

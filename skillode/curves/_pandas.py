@@ -548,7 +548,9 @@ def _clean_rows(
     return steps, values
 
 
-def _warn_if_rising(v: np.ndarray, what: str, source: str) -> None:
+def _warn_if_rising(
+    v: np.ndarray, what: str, source: str, hint: str = "fit accuracies with quantity='accuracy'"
+) -> None:
     if v.size < 2:
         return
     m = max(1, v.size // 10)
@@ -556,7 +558,7 @@ def _warn_if_rising(v: np.ndarray, what: str, source: str) -> None:
     if last - first > 0.1 * max(abs(first), abs(last)):
         warnings.warn(
             f"{source}: {what} rises overall ({first:.4g} at the start, {last:.4g} at the end): it may be an "
-            "accuracy, not a loss (fit accuracies with quantity='accuracy')",
+            f"accuracy, not a loss ({hint})",
             UserWarning,
             stacklevel=4,
         )

@@ -575,3 +575,31 @@ def test_too_little_data_is_refused_not_given_meaningless_intervals():
     two_points = sk.SkillCurves([0.0, 10.0], [[1.0], [0.5]], frequencies=[1.0])
     with pytest.raises(ValueError, match="too little data: 2 fitted points for 2 free parameter"):
         sk.fit(two_points, "resource", free=["eta", "N0"], n_bootstrap=0)
+
+
+def test_cli_fit_reads_training_logs_and_warns_of_a_rising_loss(tmp_path):
+    # A tracker CSV with two loss columns of a Resource run and an accuracy column. Read as skillode's
+    # own CSV, every column is a skill: the rising accuracy is named in a warning (it was fitted silently).
+    # With --pattern it is read as a log, as compare reads it: the loss columns only, and the fit finds
+    # the run's eta/N0 (N0 >> sum p here, so only the ratio is determined: compared as such).
+    p = np.array([0.7, 0.3])
+    times = np.linspace(0.0, 400.0, 41)
+    loss = sk.solve(sk.ResourceModel(p, 0.01, 0.05), times).curves.loss
+    lines = ["step,loss/a,loss/b,acc/a"] + [f"{t:g},{a:.10g},{b:.10g},{1 - a:.10g}" for t, (a, b) in zip(times, loss)]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.warns(UserWarning, match="skill 'acc/a' rises overall"):
+        assert (
+            cli_main(
+                ["fit", str(path), "--bootstrap", "0", "--frequencies", "0.7,0.3,0.1", "--out", str(tmp_path / "a")]
+            )
+            == 0
+        )
+    out = tmp_path / "b"
+    args = ["fit", str(path), "--pattern", r"loss/(.+)", "--frequencies", "0.7,0.3", "--model", "resource"]
+    assert cli_main([*args, "--bootstrap", "0", "--out", str(out)]) == 0
+    fit = json.loads((out / "fit.json").read_text())
+    text = json.dumps(fit)
+    assert "acc/a" not in text
+    est = fit["results"]["resource"]["estimates"]
+    assert est["eta"] / est["N0"] == pytest.approx(0.01 / 0.05, rel=1e-3)
