@@ -18,7 +18,7 @@ class ScalingSummary:
     Attributes:
         alphas: shape (n_alphas,).
         n_exponent: fits of final loss vs N (over N_window), one per alpha.
-        step_exponent: fits of loss vs steps at the largest N, one per alpha.
+        step_exponent: fits of loss vs steps at the largest N of N_window, one per alpha.
         chinchilla: Chinchilla fits over (N, steps), one per alpha.
         n_halves: per alpha, the same fit on the lower and the upper half of the N points (None
             with fewer than 6): a single power law has one slope on both.
@@ -87,9 +87,9 @@ def summarize_scaling(
     for curvature: fitted again on the lower and the upper half of those N, it is flagged as not one
     power law when the two intervals are disjoint (the paper preset's loss falls faster than any
     power past N ~ 300, so one slope over 20 .. 1000 means little; the paper fits 40 .. 220).
-    Loss vs steps uses the largest N; its fit window is `step_window` = (first, last) step, or by
-    default `learning_window` of the seed-mean curve (past the transient, before the plateau).
-    The Chinchilla fit uses every N of the window and every recorded step >= min_step.
+    Loss vs steps uses the largest finished N of the window; its fit window is `step_window` =
+    (first, last) step, or by default `learning_window` of the seed-mean curve (past the transient,
+    before the plateau). The Chinchilla fit uses every N of the window and every recorded step >= min_step.
     """
     cfg = results.config
     done = np.array([N not in results.missing for N in cfg.Ns])
