@@ -215,6 +215,11 @@ def _is_numeric(pd: Any, series: Any) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def _partly_numeric(pd: Any, series: Any) -> bool:
+    """Some cells are numbers (a metric with a bad cell), as opposed to a text column ('loss_fn': 'mse')."""
+    return bool(np.isfinite(pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)).any())
+
+
 def _find_step(pd: Any, df: Any, step: str | None, source: str) -> tuple[str, np.ndarray, dict]:
     """(label, values, {"skip": columns that are not data}) of the step; see the module docstring."""
     cols = list(df.columns)
@@ -382,8 +387,8 @@ def _wide(
         pool = [c for c in columns if not _band_or_system(c)]
     elif skills is not None:
         pool = columns
-    else:  # a "loss" column that is not numeric is taken, so that its bad cell is named, not the column skipped
-        pool = [c for c in columns if c in numeric or _lossy_name(c)]
+    else:  # a "loss" column of numbers with a bad cell is taken, so that the cell is named, not the column skipped
+        pool = [c for c in columns if c in numeric or (_lossy_name(c) and _partly_numeric(pd, df[c]))]
     chosen = _choose(pool, skills, pattern, _lossy_name, source, "column")
     if skills is None and pattern is None:
         taken = {raw for raw, _ in chosen}

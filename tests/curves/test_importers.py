@@ -232,6 +232,9 @@ def test_unknown_names_are_listed_in_the_error():
     two = pd.DataFrame({"step": [0, 1, 2], "loss/a": [1.0, 0.5, 0.3], "loss/b": [1.0, "x", 0.2]})
     with pytest.raises(ValueError, match="column 'loss/b' at step 1 is 'x', not a number"):
         sk.SkillCurves.from_pandas(two)
+    # a text column (a tracker's config) with 'loss' in its name is not a metric: left out, as before
+    config = pd.DataFrame({"step": [0, 1, 2], "loss/a": [1.0, 0.5, 0.3], "loss_fn": ["mse"] * 3})
+    assert sk.SkillCurves.from_pandas(config).names == ("loss/a",)
 
 
 def test_key_value_records_choose_loss_keys():
