@@ -392,6 +392,14 @@ def _run_modular(args, out: Path) -> int:
                 + ("never" if ours is None else f"~{ours:.0f}")
                 + ("" if row["crossing_within_reading"] else ", outside its +-20 reading")
                 + ")"
+                + (
+                    ""
+                    if row["ours_curve_ratio_at_10000"] is None
+                    else f"; at N = 100 after 10,000 steps {row['paper_curve_ratio_at_10000']:g} (ours "
+                    f"{row['ours_curve_ratio_at_10000']:.3g}"
+                    + ("" if row["curve_ratio_within_reading"] else ", outside its 5 % reading")
+                    + ")"
+                )
             )
     return 0
 

@@ -170,7 +170,7 @@ def test_figure_18_comparison_reads_the_ratio_at_20_and_the_crossing():
     # planted: alpha 1 falls as a power law from Fig 18's 1.85 at N = 20 through 1 at N = 550 (log
     # interpolation is exact for it), so both match; alpha 2 stays at 3.0 (the figure: 5.27, never
     # below 1): its level is outside the reading, its never-crossing agrees
-    cfg = ModularSweepConfig(alphas=(1.0, 2.0), Ns=(20, 300, 600, 800), curve_N=300, seeds=(0,), steps=100)
+    cfg = ModularSweepConfig(alphas=(1.0, 2.0), Ns=(20, 100, 600, 800), curve_N=100, seeds=(0,), steps=20_000)
     steps = cfg.record_steps()
     N = np.array(cfg.points(), float)
     b = math.log(1.85) / math.log(550 / 20)
@@ -185,6 +185,11 @@ def test_figure_18_comparison_reads_the_ratio_at_20_and_the_crossing():
     assert not two["ratio_at_20_within_reading"] and two["crossing_within_reading"]
     assert two["paper_crossing_N"] is None and two["ours_crossing_N"] is None
     assert summary.to_dict()["paper_figure_18"] == [one, two]
+    # the curves at N = 100 keep the final ratio at every step: Fig 18's 1.69 and 2.84 after 10,000 steps
+    expect = 1.85 * (100 / 20) ** -b
+    assert one["ours_curve_ratio_at_10000"] == pytest.approx(expect) and two["ours_curve_ratio_at_10000"] == 3.0
+    assert one["curve_ratio_within_reading"] == (abs(expect / 1.69 - 1) <= 0.05)
+    assert not two["curve_ratio_within_reading"] and two["paper_curve_ratio_at_10000"] == 2.84
     other_n = ModularSweepConfig(alphas=(1.0,), Ns=(20, 40, 60), curve_N=20, seeds=(0,), steps=100, n_skills=500)
     flat = np.ones((2, 1, 3, 1, other_n.record_steps().size))
     results = ModularSweepResults(other_n, other_n.record_steps(), np.array(other_n.points()), flat, ())
