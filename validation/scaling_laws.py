@@ -288,15 +288,8 @@ def panel_metrics(config: ScalingLawsConfig, steps: np.ndarray, total: np.ndarra
             "n_within_seed_range": sum(f["within_seed_range"] for f in rows),
             "matches": bool(rows) and all(f["within_seed_range"] for f in rows),
         }
-    points = [(a, v) for a, (v, _) in FIGURE.get(panel, {}).get("alpha_S", {}).items()]
-    figure["alpha_S_nearer_line"] = (
-        None
-        if not points
-        else (
-            "quanta"
-            if np.mean([abs(v - (a - 1) / a) for a, v in points]) < np.mean([abs(v - (a - 1)) for a, v in points])
-            else "domino"
-        )
+    figure["alpha_S_nearer_line"] = _nearer_line(
+        [(a, v) for a, (v, _) in FIGURE.get(panel, {}).get("alpha_S", {}).items()]
     )
     n_diff = [abs(r["alpha_N"]["notebook"] - r["alpha_N"]["line"]) for r in compared]
     s_quanta = [abs(r["alpha_S"]["seed0"] - r["alpha_S"]["quanta"]) for r in compared]
@@ -312,11 +305,19 @@ def panel_metrics(config: ScalingLawsConfig, steps: np.ndarray, total: np.ndarra
             "quanta": float(np.mean(s_quanta)) if s_quanta else math.nan,
             "domino": float(np.mean(s_domino)) if s_domino else math.nan,
         },
-        "alpha_S_nearer_line": (
-            None if not compared else ("quanta" if np.mean(s_quanta) < np.mean(s_domino) else "domino")
-        ),
+        "alpha_S_nearer_line": _nearer_line([(r["alpha"], r["alpha_S"]["seed0"]) for r in compared]),
         "figure": figure,
     }
+
+
+def _nearer_line(points: list[tuple[float, float]]) -> str | None:
+    """Which drawn line the (alpha, alpha_S) points follow, by mean |difference|: "quanta" for
+    (alpha - 1) / alpha, "domino" for alpha - 1; None without points."""
+    if not points:
+        return None
+    quanta = np.mean([abs(v - (a - 1.0) / a) for a, v in points])
+    domino = np.mean([abs(v - (a - 1.0)) for a, v in points])
+    return "quanta" if quanta < domino else "domino"
 
 
 def run(config: ScalingLawsConfig = ScalingLawsConfig(), *, progress: bool = False) -> ExperimentResult:
@@ -378,7 +379,7 @@ def _markdown(config: ScalingLawsConfig, m: dict) -> str:
     lines.append("")
     for name, pm in m["panels"].items():
         d = pm["alpha_S_mean_abs_diff"]
-        nearer = "Quanta (alpha-1)/alpha" if d["quanta"] < d["domino"] else "Domino alpha - 1"
+        nearer = "Quanta (alpha-1)/alpha" if pm["alpha_S_nearer_line"] == "quanta" else "Domino alpha - 1"
         fig = pm.get("figure", {})
         against = []
         for q in ("alpha_N", "alpha_S"):
