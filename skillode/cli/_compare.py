@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._files import atomic_write, check_output_dir
-from ._common import _float_list
+from ._common import _float_list, read_log
 
 
 def _name_list(text: str) -> list[str]:
@@ -102,7 +102,6 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..curves import read_curves
     from ..fitting._report import compare_run
 
     out = check_output_dir(args.out)  # before the fit: a bad --out must not cost the whole run
@@ -110,10 +109,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--train-fraction must lie in (0, 1] (1: no time split), got {args.train_fraction:g}")
     if args.chance is not None and args.quantity != "accuracy":
         raise ValueError("--chance applies to --quantity accuracy only")
-    try:
-        curves = read_curves(args.run, step=args.step, skills=args.skills, pattern=args.pattern, nan=args.nan)
-    except ValueError as exc:  # the readers name their keyword arguments; the user typed options
-        raise ValueError(str(exc).replace("pass nan='drop'", "pass --nan drop")) from exc
+    curves = read_log(args.run, args)
     parents = None
     if args.parents:
         parents = dict(args.parents)

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from .._files import atomic_write, check_output_dir
-from ..curves import SkillCurves, read_curves
+from ..curves import SkillCurves
 from ..curves._json import _jsonable
 from ..curves._pandas import _warn_if_rising
 from ..fitting import CRITERIA, MODELS, QUANTITIES, Comparison, compare, prediction_error, to_loss
-from ._common import _float_list
+from ._common import _float_list, read_log
 
 
 def _name_list(text: str) -> list[str]:
@@ -189,10 +189,7 @@ def _load(path: Path, args) -> SkillCurves:
     fitted as a loss gives numbers that mean nothing)."""
     as_log = args.step is not None or args.skills is not None or args.pattern is not None
     if as_log or path.suffix.lower() not in (".npz", ".csv"):
-        try:
-            return read_curves(path, step=args.step, skills=args.skills, pattern=args.pattern, nan=args.nan)
-        except ValueError as exc:  # the readers name their keyword arguments; the user typed options
-            raise ValueError(str(exc).replace("pass nan='drop'", "pass --nan drop")) from exc
+        return read_log(path, args)
     curves = SkillCurves.load(path)
     if args.quantity == "loss":
         for k, name in enumerate(curves.names):
