@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 from collections.abc import Iterator
@@ -59,6 +58,7 @@ from ..sweeps import (
     summarize_scaling,
     two_skill_sweep,
 )
+from ..sweeps._summary import in_N_window
 
 
 def register(subparsers) -> None:
@@ -225,10 +225,11 @@ def _run_points(run_sweep: Any, config: Any, args, out: Path) -> list[Path] | No
 def _run_scaling(args, out: Path) -> int:
     config = _scaling_config(args)
     if args.N_window is not None:  # before the points run, not after
-        low, high = args.N_window
-        if not (math.isfinite(low) and math.isfinite(high) and 0 < low < high):
-            raise ValueError(f"--N-window takes LOW HIGH with 0 < LOW < HIGH, got {low:g} {high:g}")
-        if sum(low <= N <= high for N in config.Ns) < 3:
+        try:
+            inside, (low, high) = in_N_window(np.array(config.Ns), args.N_window)
+        except ValueError as exc:
+            raise ValueError(f"--N-window LOW HIGH: {exc}") from exc
+        if inside.sum() < 3:
             raise ValueError(f"--N-window {low:g} {high:g} holds fewer than 3 of the sweep's N")
     written = _run_points(run_scaling_sweep, config, args, out)
     if written is None:
@@ -399,7 +400,7 @@ def _print_figure_18(summary: Any, config: Any) -> None:
 
     for row in figure:
         cross = row["paper_crossing_N"]
-        if row["drawn_from_alpha"] in summary.alphas:
+        if row["as_drawn_available"]:
             drawn = (
                 f"{num(row['ours_ratio_at_20_as_drawn'])}{flag(row['ratio_at_20_within_reading'], '5 %')}",
                 crossing(row["ours_crossing_N_as_drawn"]) + flag(row["crossing_within_reading"], "+-20"),

@@ -474,6 +474,7 @@ class ModularSummary:
                 {
                     "alpha": float(alpha),
                     "drawn_from_alpha": source,
+                    "as_drawn_available": k is not None,
                     "paper_ratio_at_20": ratio20,
                     "ours_ratio_at_20_as_drawn": _finite_or_none(drawn20),
                     "ratio_at_20_within_reading": bool(

@@ -73,6 +73,18 @@ def learning_window(
     return (np.asarray(steps) > 0) & (loss <= start_below * loss[0]) & (loss >= saturation * loss[-1])
 
 
+def in_N_window(Ns: np.ndarray, N_window: tuple[float, float] | None) -> tuple[np.ndarray, tuple[float, float]]:
+    """(mask of the Ns inside N_window = (low, high), (low, high)); None: every N, (min, max).
+    A ValueError names N_window unless 0 < low < high, both finite."""
+    Ns = np.asarray(Ns, dtype=np.float64)
+    if N_window is None:
+        return np.ones(Ns.size, dtype=bool), (float(Ns.min()), float(Ns.max()))
+    low, high = (float(v) for v in N_window)
+    if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
+        raise ValueError(f"N_window must be (low, high) with 0 < low < high, got {N_window!r}")
+    return (Ns >= low) & (Ns <= high), (low, high)
+
+
 def summarize_scaling(
     results: ScalingSweepResults,
     *,
@@ -92,14 +104,8 @@ def summarize_scaling(
     before the plateau). The Chinchilla fit uses every N of the window and every recorded step >= min_step.
     """
     cfg = results.config
-    done = np.array([N not in results.missing for N in cfg.Ns])
-    if N_window is not None:
-        low, high = (float(v) for v in N_window)
-        if not (np.isfinite(low) and np.isfinite(high) and 0 < low < high):
-            raise ValueError(f"N_window must be (low, high) with 0 < low < high, got {N_window!r}")
-        done &= (results.Ns >= low) & (results.Ns <= high)
-    else:
-        low, high = float(results.Ns.min()), float(results.Ns.max())
+    inside, (low, high) = in_N_window(results.Ns, N_window)
+    done = np.array([N not in results.missing for N in cfg.Ns]) & inside
     if done.sum() < 3:
         raise ValueError(f"need at least 3 finished N points to summarise (in N_window), have {int(done.sum())}")
     Ns = results.Ns[done]

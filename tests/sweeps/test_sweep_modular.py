@@ -184,6 +184,7 @@ def test_figure_18_comparison_divides_as_the_notebook_does():
     summary = summarize_modular(ModularSweepResults(cfg, steps, np.array(cfg.points()), total, ()))
     one, two = summary.against_figure_18()
     assert two["drawn_from_alpha"] == 1.0 and one["drawn_from_alpha"] == 0.5
+    assert two["as_drawn_available"] and not one["as_drawn_available"]
     assert two["ours_ratio_at_20_as_drawn"] == pytest.approx(2.32) and two["ratio_at_20_within_reading"]
     assert two["ours_crossing_N_as_drawn"] == pytest.approx(555.0, rel=1e-9) and two["crossing_within_reading"]
     assert two["ours_ratio_at_20"] == pytest.approx(1.5) and two["ours_crossing_N"] is None
