@@ -26,7 +26,7 @@ from . import compositional, domino, geometry, grokking, modularity, n0_dependen
 from ._common import ExperimentResult
 from ._execution import Execution, execution
 from ._train import check_device, resolve_device
-from .reproduction import claims_json, claims_of, table_markdown
+from .reproduction import claims_json, claims_of, modular_sweep_claims, table_markdown
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,7 @@ def write_report(
     device: str | None = None,
     scheduler: str | None = None,
     jobs: int = 1,
+    modular_sweep: str | Path | None = None,
 ) -> Report:
     """Run the named experiments and write report.md, metrics.json, figures and curves into out_dir.
 
@@ -138,6 +139,9 @@ def write_report(
         scheduler, jobs: where the experiments' seed groups train (validation._execution): None and
             1, this process (default); jobs > 1, local worker processes; "local:N" or a Dask address,
             Dask. Grokking, compositional and modularity run their seed groups as tasks.
+        modular_sweep: a finished `skillode sweep modular` folder whose Fig 18 rows join the table
+            (read before any training, so a folder without summary.json fails first); its
+            modular.png is copied beside the report.
     """
     selected = resolve_names(names)
     if threads is not None and (isinstance(threads, bool) or int(threads) != threads or threads < 1):
@@ -145,6 +149,7 @@ def write_report(
     if device is not None:
         device = check_device(device)  # "cuda" without CUDA fails here, before any training
     plan = Execution(scheduler, jobs)  # a malformed address or job count fails now
+    sweep_claims = [] if modular_sweep is None else modular_sweep_claims(modular_sweep)
     out = check_output_dir(out_dir, "out_dir")  # before any training: a bad folder fails now
     configs = dict(configs or {})
     for key, cfg in configs.items():
@@ -189,7 +194,10 @@ def write_report(
         "learning times) in arrays_*.npz.",
         "",
     ]
-    claims = claims_of(results)
+    claims = claims_of(results) + sweep_claims
+    if any(c.png for c in sweep_claims) and modular_sweep is not None:
+        png = Path(modular_sweep) / "modular.png"
+        figures.append(atomic_write(out / "modular.png", png.read_bytes()))
     table = table_markdown(claims, quick)
     lines += ["## Paper vs skillode", "", table, ""]
     for i, (key, res) in enumerate(results.items(), 1):

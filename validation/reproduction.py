@@ -8,9 +8,12 @@ experiment (CLAIMS), so that the table says exactly what the report sections mea
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
 
 from ._common import ExperimentResult, fmt
 
@@ -30,6 +33,7 @@ class Claim:
         criterion: the rule the verdict applies, and by how much ours differs.
         experiment: the experiment's name (the command is `skillode validate NAME`).
         png: the figure file drawn for this experiment ("" when none).
+        command: the command that produced the row when it is not `skillode validate NAME` (a sweep).
     """
 
     figure: str
@@ -40,6 +44,7 @@ class Claim:
     criterion: str
     experiment: str
     png: str = ""
+    command: str = ""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -435,6 +440,98 @@ def scaling_laws_claims(result: ExperimentResult) -> list[Claim]:
     return rows
 
 
+def _per_alpha(rows: list[dict], key: str, form: Callable[[Any], str]) -> str:
+    return ", ".join(f"{r['alpha']:g}: {form(r[key])}" for r in rows)
+
+
+def _ratio_text(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.3g}"
+
+
+def _crossing_text(x: Any) -> str:
+    return "never" if x is None else f"{x:.0f}"
+
+
+def modular_sweep_claims(sweep_dir: str | Path) -> list[Claim]:
+    """Fig 18 rows from a finished `skillode sweep modular` folder (its config.json and summary.json).
+
+    The figure's speedup against N (non-modular / modular final loss, median over seeds) divides the
+    non-modular loss at the previous alpha of Fig 10's list by the modular loss at the labelled alpha
+    (skillode.sweeps FIGURE_18_DRAWN_FROM); the rows compare ours computed the same way ("as drawn"),
+    and, as a separate row, the ratio at the labelled alpha itself, which is the figure's stated
+    quantity. Rows of a grid other than the paper preset are marked provisional.
+    """
+    from skillode.sweeps import preset_config, read_modular_config
+    from skillode.sweeps._modular import FIGURE_18_READING
+
+    folder = Path(sweep_dir)
+    if not (folder / "config.json").is_file():
+        raise ValueError(f"sweep_dir: {folder} has no config.json: not a `skillode sweep modular` folder")
+    config = read_modular_config(folder / "config.json")
+    summary_path = folder / "summary.json"
+    if not summary_path.is_file():
+        raise ValueError(f"sweep_dir: {folder} has no summary.json (is the sweep finished? rerun it to resume)")
+    rows = json.loads(summary_path.read_text()).get("paper_figure_18") or []
+    paper_grid = config == preset_config("paper")
+    command = "skillode sweep modular --preset paper" if paper_grid else f"skillode sweep modular (grid of {folder})"
+    provisional = "" if paper_grid else "; not the paper's grid: provisional"
+    seeds = f"median over {len(config.seeds)} seed{'s' if len(config.seeds) > 1 else ''}"
+    drawn = [r for r in rows if r["as_drawn_available"]]
+    missing = [f"{r['alpha']:g} (needs alpha {r['drawn_from_alpha']:g})" for r in rows if not r["as_drawn_available"]]
+    not_drawn = f"; not computable here: {', '.join(missing)}" if missing else ""
+    shift = "as the notebook draws it: non-modular loss at the previous alpha of 0.5, 1.0, 1.2, ... over modular"
+    out: list[Claim] = []
+
+    def claim(quantity: str, paper: str, ours: str, flags: list[bool], criterion: str, note: str = "") -> None:
+        verdict = _verdict(all(flags) if flags else None)
+        criterion += f" ({sum(flags)} of {len(flags)}){note}{provisional}"
+        png = "modular.png" if (folder / "modular.png").is_file() else ""
+        out.append(Claim("Fig 18", quantity, paper, ours, verdict, criterion, "modular", png, command))
+
+    if not rows:
+        return out
+    claim(
+        f"speedup (non-modular / modular final loss) at N = 20, {shift}, per alpha",
+        _per_alpha(rows, "paper_ratio_at_20", _ratio_text) + " (read off the notebook's saved figure, +- 5 %)",
+        _per_alpha(drawn, "ours_ratio_at_20_as_drawn", _ratio_text) + f" ({seeds})",
+        [r["ratio_at_20_within_reading"] for r in drawn],
+        f"every alpha within the figure's reading ({FIGURE_18_READING['ratio_at_20']:.0%})",
+        not_drawn,
+    )
+    claim(
+        f"first N where that speedup falls below 1, {shift}, per alpha",
+        _per_alpha(rows, "paper_crossing_N", _crossing_text) + " (read off the figure, +- 20)",
+        _per_alpha(drawn, "ours_crossing_N_as_drawn", _crossing_text)
+        + f" ({seeds}, log-interpolated; never: not below 1 up to N = {max(config.Ns)})",
+        [r["crossing_within_reading"] for r in drawn],
+        f"every alpha within +- {FIGURE_18_READING['crossing_N']:g} of the figure's N, or never below 1 where "
+        "the figure never is",
+        not_drawn,
+    )
+    claim(
+        "speedup at N = 20 at the labelled alpha itself (non-modular and modular at the same alpha), per alpha",
+        _per_alpha(rows, "paper_ratio_at_20", _ratio_text) + " (the figure's labels)",
+        _per_alpha(rows, "ours_ratio_at_20", _ratio_text) + f" ({seeds})",
+        [
+            r["ours_ratio_at_20"] is not None
+            and abs(r["ours_ratio_at_20"] / r["paper_ratio_at_20"] - 1) <= FIGURE_18_READING["ratio_at_20"]
+            for r in rows
+        ],
+        "every alpha within 5 % of the figure; its curves are shifted by one alpha (rows above), so the "
+        "advantage it shows at a label is not the advantage at that alpha",
+    )
+    curve = [r for r in rows if r["ours_curve_ratio_at_10000"] is not None]
+    if curve:
+        claim(
+            f"speedup against steps: non-modular / modular loss at N = {config.curve_N} after 10,000 steps, per alpha",
+            _per_alpha(curve, "paper_curve_ratio_at_10000", _ratio_text) + " (the figure, seed 0, +- 5 %)",
+            _per_alpha(curve, "ours_curve_ratio_at_10000", _ratio_text) + f" ({seeds})",
+            [r["curve_ratio_within_reading"] for r in curve],
+            "every alpha within 5 % of the figure",
+        )
+    return out
+
+
 CLAIMS: dict[str, Callable[[ExperimentResult], list[Claim]]] = {
     "modularity": modularity_claims,
     "compositional": compositional_claims,
@@ -470,7 +567,7 @@ def table_markdown(claims: list[Claim], quick: bool) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for c in claims:
-        cmd = f"`skillode validate {c.experiment}" + (" --quick`" if quick else "`")
+        cmd = f"`{c.command}`" if c.command else f"`skillode validate {c.experiment}" + (" --quick`" if quick else "`")
         lines.append(f"| {c.figure} | {c.quantity} | {c.paper} | {c.ours} | **{c.verdict}** | {c.criterion} | {cmd} |")
     pngs = dict.fromkeys((c.experiment, c.png) for c in claims if c.png)
     if pngs:

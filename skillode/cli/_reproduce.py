@@ -24,6 +24,14 @@ def register(sub) -> None:
     ap.add_argument("--quick", action="store_true", help="small configs (a few minutes on 2 cores)")
     ap.add_argument("--progress", action="store_true", help="show progress bars")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for training (default: automatic)")
+    ap.add_argument(
+        "--modular-sweep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="a finished `skillode sweep modular` folder: its Fig 18 rows join the table (the sweep itself "
+        "takes 1.8 h at the paper's grid with --jobs 2, so it is run separately)",
+    )
     add_execution_arguments(ap)
     ap.set_defaults(func=run)
 
@@ -40,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
         quick=args.quick,
         progress=args.progress,
         threads=args.threads,
+        modular_sweep=args.modular_sweep,
         **execution_options(args),
     )
     print((report.out_dir / "reproduction.md").read_text())

@@ -373,7 +373,20 @@ def _run_modular(args, out: Path) -> int:
         where = f"ratio < 1 from N ~ {cross:.0f}" if np.isfinite(cross) else "ratio never falls below 1"
         print(f"alpha={alpha:g}: non-modular/modular final loss  N:ratio {pairs}; {where}")
     _print_figure_18(summary, config)
+    _write_figure_18_rows(out)
     return 0
+
+
+def _write_figure_18_rows(out: Path) -> None:
+    """reproduction.md in the sweep folder: Fig 18's rows of the paper-vs-skillode table (n = 1000 only)."""
+    from ..validation.reproduction import modular_sweep_claims, table_markdown
+
+    claims = modular_sweep_claims(out)
+    if claims:
+        path = atomic_write(
+            out / "reproduction.md", "# Paper vs skillode: Fig 18\n\n" + table_markdown(claims, False) + "\n"
+        )
+        print(f"wrote {path} (Fig 18's rows; `skillode reproduce --modular-sweep {out}` adds them to the full table)")
 
 
 def _print_figure_18(summary: Any, config: Any) -> None:

@@ -166,7 +166,7 @@ def test_alias_counts_are_simulates_and_older_configs_keep_their_digest(tmp_path
         _tiny(counts="poisson")
 
 
-def test_figure_18_comparison_divides_as_the_notebook_does():
+def _planted_figure_18():
     # Fig 18's curve labelled alpha divides the non-modular loss at the previous alpha of Fig 10's list
     # (0.5, 1.0, 1.2, ...) by the modular loss at alpha. Planted: the non-modular loss at alpha 1.0 over
     # the modular loss at 1.2 falls as a power law from the figure's 2.32 at N = 20 through 1 at N = 555
@@ -181,7 +181,11 @@ def test_figure_18_comparison_divides_as_the_notebook_does():
     total[0, 0] = total[0, 1] = modular[:, None, None]
     total[1, 0] = (modular * 2.32 * (N / 20) ** -b)[:, None, None]
     total[1, 1] = (modular * 1.5)[:, None, None]
-    summary = summarize_modular(ModularSweepResults(cfg, steps, np.array(cfg.points()), total, ()))
+    return cfg, summarize_modular(ModularSweepResults(cfg, steps, np.array(cfg.points()), total, ()))
+
+
+def test_figure_18_comparison_divides_as_the_notebook_does():
+    cfg, summary = _planted_figure_18()
     one, two = summary.against_figure_18()
     assert two["drawn_from_alpha"] == 1.0 and one["drawn_from_alpha"] == 0.5
     assert two["as_drawn_available"] and not one["as_drawn_available"]
@@ -198,6 +202,33 @@ def test_figure_18_comparison_divides_as_the_notebook_does():
     flat = np.ones((2, 1, 3, 1, other_n.record_steps().size))
     results = ModularSweepResults(other_n, other_n.record_steps(), np.array(other_n.points()), flat, ())
     assert summarize_modular(results).against_figure_18() == []  # Fig 18 is n = 1000 only
+
+
+def test_figure_18_rows_of_the_reproduction_table(tmp_path):
+    # The planted sweep above as a folder: alpha 1.2 as drawn matches the figure (2.32 at N = 20, below 1
+    # from N = 555), alpha 1.0 cannot be drawn (needs 0.5); at the labelled alphas the planted ratios
+    # (2.32 at 1.0, 1.5 at 1.2) are not the figure's (1.85, 2.32), and the curve ratios (1.5 at 1.2) miss.
+    rp = pytest.importorskip("skillode.validation.reproduction")
+    cfg, summary = _planted_figure_18()
+    (tmp_path / "config.json").write_text(json.dumps(cfg.to_dict()))
+    with pytest.raises(ValueError, match="sweep_dir: .* no summary.json"):
+        rp.modular_sweep_claims(tmp_path)
+    (tmp_path / "summary.json").write_text(json.dumps(summary.to_dict()))
+    at20, crossing, labelled, curve = rp.modular_sweep_claims(tmp_path)
+    assert (at20.verdict, crossing.verdict, labelled.verdict, curve.verdict) == (
+        "reproduced",
+        "reproduced",
+        "differs",
+        "differs",
+    )
+    assert at20.ours.startswith("1.2: 2.32 ") and "1 of 1" in at20.criterion and "needs alpha 0.5" in at20.criterion
+    assert crossing.ours.startswith("1.2: 555 ") and labelled.ours.startswith("1: 2.32, 1.2: 1.5 ")
+    assert all("provisional" in c.criterion and c.figure == "Fig 18" for c in (at20, crossing, labelled, curve))
+    table = rp.table_markdown([at20], quick=False)
+    assert f"`skillode sweep modular (grid of {tmp_path})`" in table and "skillode validate" not in table
+    (tmp_path / "config.json").write_text(json.dumps(preset_config("paper").to_dict()))
+    first = rp.modular_sweep_claims(tmp_path)[0]
+    assert first.command == "skillode sweep modular --preset paper" and "provisional" not in first.criterion
 
 
 # ---------------------------------------------------------------- configuration, files, CLI
@@ -254,3 +285,25 @@ def test_cli_sweep_modular(tmp_path, capsys):
     assert (out / "modular.png").stat().st_size > 1000
     assert main(["sweep", "modular", "--out", str(tmp_path / "x"), "--tasks", "basis"]) == 2
     assert "--tasks does not apply" in capsys.readouterr().err
+
+
+def test_cli_sweep_modular_writes_figure_18_rows_and_the_report_takes_them(tmp_path, capsys):
+    # n = 1000 (Fig 18's): the sweep folder gets reproduction.md with its rows, and the validation
+    # report run with modular_sweep puts them in its table (and copies modular.png beside it).
+    validation = pytest.importorskip("skillode.validation")
+    out = tmp_path / "mod"
+    args = ["sweep", "modular", "--out", str(out), "--skills", "1000", "--N", "20", "40", "--curve-N", "20"]
+    args += ["--alphas", "1.0", "1.2", "--seeds", "0", "--steps", "30", "--no-progress"]
+    assert main(args) == 0
+    assert f"wrote {out / 'reproduction.md'}" in capsys.readouterr().out
+    rows = (out / "reproduction.md").read_text()
+    assert rows.count("| Fig 18 |") == 3 and "provisional" in rows  # no curve row: curve_N is not 100
+    with pytest.raises(ValueError, match="no config.json: not a `skillode sweep modular` folder"):
+        validation.write_report("domino", tmp_path / "r0", modular_sweep=tmp_path)
+    assert not (tmp_path / "r0").exists()  # refused before any training
+    short = validation.DominoConfig(hidden=8, p2_values=(1.0, 0.5), seeds=(0,), n_samples=50, steps=2, fit_p2=(1.0,))
+    rep = validation.write_report("domino", tmp_path / "r", configs={"domino": short}, modular_sweep=out)
+    table = (rep.out_dir / "reproduction.md").read_text()
+    assert table.count("| Fig 18 |") == 3 and "(`domino`)" in rep.report.read_text()
+    assert (rep.out_dir / "modular.png").read_bytes() == (out / "modular.png").read_bytes()
+    assert len(json.loads((rep.out_dir / "reproduction.json").read_text())) == table.count("| Fig ")
