@@ -309,6 +309,17 @@ def check_device(device: str | None) -> str | None:
     return key
 
 
+def _runs_on_cuda(device: str | None) -> bool:
+    """Whether simulate(device=device) puts a large batch on a CUDA device (None: when one is present)."""
+    if device == "cuda":
+        return True
+    if device is not None:
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def compute_point(N: int, config: ScalingSweepConfig, threads: int | None, device: str | None = None) -> dict[str, Any]:
     """Simulate one N (alphas x seeds in one batch) and return its arrays; writes nothing.
 
@@ -322,7 +333,10 @@ def compute_point(N: int, config: ScalingSweepConfig, threads: int | None, devic
     models = [config.model(a, N) for a in config.alphas]
     A = len(config.alphas)
     total, final = [], []
-    for seeds in config.seed_groups(N):  # every run's numbers are independent of the grouping
+    # Every run's numbers are independent of the grouping. On a GPU all seeds go into one kernel (the
+    # CPU's groups exist to keep task matrices in cache; on a GPU a launch per group is the cost).
+    groups = [config.seeds] if _runs_on_cuda(device) else config.seed_groups(N)
+    for seeds in groups:
         res = simulate(
             models,
             config.steps,

@@ -134,6 +134,24 @@ def test_seed_groups_split_by_task_matrix_size():
     assert cfg.seed_groups(1000) == [(0,), (1,), (2,), (3,)]
 
 
+def test_one_kernel_of_all_seeds_on_a_gpu_gives_the_grouped_runs(monkeypatch):
+    # On CUDA a point puts all its seeds into one batch instead of the CPU's cache-sized groups; the
+    # runs must not depend on that. Checked here on the CPU by forcing the one-batch path on a point the
+    # CPU splits into one group per seed.
+    import skillode.sweeps._scaling as scaling
+
+    cfg = _small("float64", Ns=(60,), steps=120)
+    monkeypatch.setattr(scaling, "TASK_CACHE_BYTES", cfg.n_skills * 60 * 8)
+    assert cfg.seed_groups(60) == [(s,) for s in cfg.seeds]
+    grouped = compute_point(60, cfg, threads=1, device="cpu")
+    runs_on_cuda = scaling._runs_on_cuda
+    assert not runs_on_cuda("cpu") and runs_on_cuda("cuda") and runs_on_cuda(None) == torch.cuda.is_available()
+    monkeypatch.setattr(scaling, "_runs_on_cuda", lambda device: True)
+    one = compute_point(60, cfg, threads=1, device="cpu")
+    np.testing.assert_allclose(one["total_loss"], grouped["total_loss"], rtol=1e-11)
+    np.testing.assert_allclose(one["final_loss"], grouped["final_loss"], rtol=1e-6)
+
+
 def _script_loop(T, prob, counts, betas, steps):
     """The loop of the paper's run_nsl.py (torch Adam on the batch mean of -log sigmoid(t_id . x)),
     with the batch indices given as counts; returns the loss sum_k p_k (-log sigmoid(s_k)) before each update."""
