@@ -47,7 +47,7 @@ from ..models import Gate
 from ._config import _LOG_BOUND, QUANTITIES, SCALAR_PARAMETERS
 from ._data import as_curves, to_loss
 from ._fit import fit
-from ._result import FitResult
+from ._result import FitResult, residual_autocorrelation
 
 CORRELATION_LIMIT = 0.98  # |r| above this: the two parameters are not separately determined
 N0_PARALLEL_LIMIT = 100.0  # resource N0 / sum(p) above this: only eta / N0 matters (Parallel limit)
@@ -521,21 +521,6 @@ def _confidence(ranking: tuple[str, ...], held: dict[str, HeldOutError], samples
         "intervals_overlap": overlap,
         "best_wins_share": wins,
     }
-
-
-def residual_autocorrelation(res: FitResult) -> float:
-    """Mean over skills of the lag-1 autocorrelation of the fit's residuals in time (NaN: too few)."""
-    n_cols = len(res.config.skills) if res.config.skills is not None else res.data[0].n_skills
-    r = res.residuals.reshape(-1, n_cols)
-    if r.shape[0] < 3:
-        return float("nan")
-    values = []
-    for k in range(n_cols):
-        x = r[:, k] - r[:, k].mean()
-        den = float(x @ x)
-        if den > 0:
-            values.append(float(x[1:] @ x[:-1]) / den)
-    return float(np.mean(values)) if values else float("nan")
 
 
 # ------------------------------------------------------------------ identifiability

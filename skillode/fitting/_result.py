@@ -220,6 +220,35 @@ def _result_meta(res: FitResult) -> dict:
     }
 
 
+#: Above this lag-1 autocorrelation of the residuals, AIC/BIC weights (which count every point as an
+#: independent error) are flagged as overstating the confidence.
+AUTOCORRELATION_WARNING = 0.5
+
+
+def residual_autocorrelation(res: FitResult) -> float:
+    """Mean over skills (and settings) of the lag-1 autocorrelation in time of the fit's residuals.
+
+    The residuals are laid out per setting as (n_times, n_fitted_skills), settings concatenated; NaN
+    when there are too few times, or the residuals do not have that layout.
+    """
+    skills = res.config.skills
+    sizes = [(d.loss.shape[0], d.n_skills if skills is None else len(skills)) for d in res.data]
+    if sum(t * k for t, k in sizes) != res.residuals.size:
+        return math.nan
+    values, start = [], 0
+    for n_t, n_cols in sizes:
+        block = res.residuals[start : start + n_t * n_cols].reshape(n_t, n_cols)
+        start += n_t * n_cols
+        if n_t < 3:
+            continue
+        for k in range(n_cols):
+            x = block[:, k] - block[:, k].mean()
+            den = float(x @ x)
+            if den > 0:
+                values.append(float(x[1:] @ x[:-1]) / den)
+    return float(np.mean(values)) if values else math.nan
+
+
 @dataclass(frozen=True, eq=False)
 class Comparison:
     """Models ranked by an information criterion.
@@ -229,7 +258,11 @@ class Comparison:
         criterion: "aic" or "bic".
         ranking: model names, best (lowest criterion) first.
         scores: {model: criterion value}; deltas: {model: score - best score}.
-        weights: {model: exp(-delta/2) normalised} (Akaike / Schwarz weights).
+        weights: {model: exp(-delta/2) normalised} (Akaike / Schwarz weights). They count every
+            fitted point as an independent error; a learning curve's residuals are autocorrelated
+            in time, and then the weights overstate the confidence (summary() says so when the
+            best fit's lag-1 autocorrelation, in table(), exceeds 0.5): rank out of sample instead
+            (prediction_error on held-out settings or skills, or compare_run's time split).
     """
 
     results: dict
@@ -244,7 +277,8 @@ class Comparison:
         return self.results[self.ranking[0]]
 
     def table(self) -> list[dict]:
-        """One row per model, best first: model, rank, r2, rmse, aic, bic, delta, weight, n_free."""
+        """One row per model, best first: model, rank, r2, rmse, aic, bic, delta, weight, n_free and
+        residual_autocorrelation (lag-1, in time)."""
         rows = []
         for rank, name in enumerate(self.ranking, start=1):
             r = self.results[name]
@@ -259,6 +293,7 @@ class Comparison:
                     "delta": self.deltas[name],
                     "weight": self.weights[name],
                     "n_free": r.n_free,
+                    "residual_autocorrelation": residual_autocorrelation(r),
                 }
             )
         return rows
@@ -268,10 +303,21 @@ class Comparison:
             f"{'rank':>4} {'model':>9} {'R^2':>9} {'RMSE':>10} {'AIC':>11} {'BIC':>11} "
             f"{'d' + self.criterion.upper():>9} {'weight':>7}"
         ]
-        for row in self.table():
+        rows = self.table()
+        for row in rows:
             lines.append(
                 f"{row['rank']:>4} {row['model']:>9} {row['r2']:>9.5f} {row['rmse']:>10.4g} "
                 f"{row['aic']:>11.2f} {row['bic']:>11.2f} {row['delta']:>9.2f} {row['weight']:>7.3f}"
+            )
+        # The best fit's residuals stand for the noise: a worse model's are autocorrelated by its misfit,
+        # which is what the criterion should punish, but correlated noise means fewer independent errors.
+        r = rows[0]["residual_autocorrelation"]
+        if len(rows) > 1 and r > AUTOCORRELATION_WARNING:
+            lines.append(
+                f"The weights count the {rows[0]['model']} fit's {self.best.n_points} points as independent errors, "
+                f"but its residuals are autocorrelated in time (lag-1 r = {r:.2f}): the weights overstate the "
+                "confidence. Rank out of sample: held-out settings or skills (skillode fit --test / "
+                "--holdout-skills), or skillode compare's time split."
             )
         return "\n".join(lines)
 

@@ -16,6 +16,7 @@ import pytest
 
 import skillode as sk
 from skillode.cli import main as cli_main
+from skillode.fitting._result import residual_autocorrelation
 
 DATA = Path(__file__).parent / "data"
 # tests/data/resource_wide.csv and resource_accuracy_long.csv were generated with these
@@ -228,6 +229,43 @@ def test_resource_data_rank_resource_first_by_bic():
     cmp = sk.compare(noisy(sk.ResourceModel(P4, 0.01, 0.2), T, 0.01, seed=23), criterion="bic", n_bootstrap=0)
     assert cmp.ranking[0] == "resource"
     assert cmp.deltas["resource"] == 0.0 and all(d > 100 for n, d in cmp.deltas.items() if n != "resource")
+
+
+def _ar1_noise(shape, sigma, rho, seed):
+    """Gaussian AR(1) noise in time (axis 0) with stationary standard deviation sigma."""
+    rng = np.random.default_rng(seed)
+    e = np.empty(shape)
+    e[0] = sigma * rng.standard_normal(shape[1:])
+    for i in range(1, shape[0]):
+        e[i] = rho * e[i - 1] + sigma * math.sqrt(1 - rho**2) * rng.standard_normal(shape[1:])
+    return e
+
+
+def test_weights_are_flagged_when_the_best_fits_residuals_are_autocorrelated():
+    # White noise on Resource curves: the Resource fit's residuals are the noise (lag-1 r ~ 0, within
+    # 3/sqrt(n) of it) and no caveat is printed. AR(1) noise with rho = 0.95: its residuals keep that
+    # correlation (r near 0.95, lowered by the fit), the weights still read 1.000, and summary() says
+    # that they overstate the confidence.
+    clean = sk.solve(sk.ResourceModel(P4, 0.01, 0.2), T).curves
+    white = sk.SkillCurves(T, clean.loss + _ar1_noise(clean.loss.shape, 0.01, 0.0, 5), clean.names, clean.frequencies)
+    cmp = sk.compare(white, n_bootstrap=0)
+    assert cmp.ranking[0] == "resource" and abs(cmp.table()[0]["residual_autocorrelation"]) < 3 / math.sqrt(T.size)
+    assert "overstate" not in cmp.summary()
+    red = sk.SkillCurves(T, clean.loss + _ar1_noise(clean.loss.shape, 0.01, 0.95, 5), clean.names, clean.frequencies)
+    cmp = sk.compare(red, n_bootstrap=0)
+    r = cmp.table()[0]["residual_autocorrelation"]
+    assert 0.6 < r < 0.97
+    assert f"lag-1 r = {r:.2f}" in cmp.summary() and "overstate the confidence" in cmp.summary()
+    # two settings: the autocorrelation is taken within each, never across the seam between them
+    other = sk.solve(sk.ResourceModel(P4[::-1] / P4.sum(), 0.01, 0.2), T).curves
+    shifted = sk.SkillCurves(T, other.loss + 0.05, other.names, other.frequencies)
+    joint = sk.fit([red, shifted], "resource", ["eta", "N0"], n_bootstrap=0)
+    blocks = joint.residuals.reshape(2, T.size, P4.size)
+    manual = []
+    for b in blocks:
+        x = b - b.mean(axis=0)
+        manual += list(np.sum(x[1:] * x[:-1], axis=0) / np.sum(x * x, axis=0))
+    assert residual_autocorrelation(joint) == pytest.approx(np.mean(manual), rel=1e-12)
 
 
 # ----------------------------------------------------------- held-out prediction
