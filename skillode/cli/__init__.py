@@ -33,7 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # under the subcommand's usage, not the top-level one, with a hint where one helps
+        _subcommand_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}{_hint(extra, argv)}")
     previous = _terminate_like_interrupt()
     try:
         return int(args.func(args) or 0)
@@ -59,6 +62,26 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    return parser
+
+
+def _hint(extra: list[str], argv: list[str]) -> str:
+    """For numbers left over after a list option (`--frequencies 0.7 0.2 0.1`): say how lists are written."""
+    try:
+        [float(v) for v in extra]
+        where = argv.index(extra[0])
+    except ValueError:
+        return ""
+    if where < 2 or not argv[where - 2].startswith("--") or argv[where : where + len(extra)] != extra:
+        return ""
+    option = argv[where - 2]
+    return f" ({option} takes one comma-separated list: {option} {','.join([argv[where - 1], *extra])})"
 
 
 class _Terminated(KeyboardInterrupt):

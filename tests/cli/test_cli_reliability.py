@@ -20,6 +20,27 @@ def test_options_a_model_does_not_use_are_refused(tmp_path, capsys):
     assert "--loss does not apply to the parallel model" in capsys.readouterr().err
 
 
+def test_unknown_arguments_are_named_under_the_subcommands_usage(tmp_path, capsys):
+    # A list written with spaces leaves numbers over: the error is the subcommand's and shows the list
+    # written as it must be; other leftovers are named plainly, under the subcommand's usage too.
+    out = str(tmp_path / "o")
+    args = ["compare", "run.csv", "--frequencies", "0.7", "0.2", "0.1", "--out", out]
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: skillode compare" in err
+    assert (
+        "unrecognized arguments: 0.2 0.1 (--frequencies takes one comma-separated list: --frequencies 0.7,0.2,0.1)"
+        in err
+    )
+    with pytest.raises(SystemExit):
+        main(["solve", "resource", "--p", "1,0.1", "--eta", "0.1", "--steps", "5", "--out", out, "--bogus", "3"])
+    err = capsys.readouterr().err
+    assert "usage: skillode solve" in err and err.rstrip().endswith("unrecognized arguments: --bogus 3")
+    assert not (tmp_path / "o").exists()
+
+
 def test_solve_checks_the_threshold_before_writing(tmp_path, capsys):
     out = tmp_path / "o"
     rc = main(
