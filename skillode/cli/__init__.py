@@ -10,6 +10,7 @@ import argparse
 import importlib
 import signal
 import sys
+import warnings
 
 _SUBCOMMAND_MODULES = (
     "skillode.cli._solve",
@@ -39,7 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         _subcommand_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}{_hint(extra, argv)}")
     previous = _terminate_like_interrupt()
     try:
-        return int(args.func(args) or 0)
+        formatwarning = warnings.formatwarning  # printing only: a caller recording warnings still gets them
+        warnings.formatwarning = _one_line_warning(args.command)
+        try:
+            return int(args.func(args) or 0)
+        finally:
+            warnings.formatwarning = formatwarning
     except ValueError as exc:
         print(f"skillode {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -62,6 +68,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+#: The readers' warnings name their keyword arguments; on the command line the options are meant.
+_API_TO_OPTIONS = (("(skills=[...])", "(--skills A,B)"), ("pass step='...'", "pass --step NAME"))
+
+
+def _one_line_warning(command: str):
+    """Warnings as one line of the command's own ("skillode fit: warning: ..."), not as a file path,
+    a line number and a line of our source."""
+
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        text = str(message)
+        for api, option in _API_TO_OPTIONS:
+            text = text.replace(api, option)
+        return f"skillode {command}: warning: {text}\n"
+
+    return one_line
 
 
 def _subcommand_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

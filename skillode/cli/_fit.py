@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
+import math
 import platform
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +25,7 @@ from ..curves import SkillCurves
 from ..curves._json import _jsonable
 from ..curves._pandas import _warn_if_rising
 from ..fitting import CRITERIA, MODELS, QUANTITIES, Comparison, compare, prediction_error, to_loss
+from ..fitting._report import Identifiability, identifiability
 from ._common import _float_list, read_log
 
 
@@ -141,10 +145,12 @@ def run(args) -> int:
         **kwargs,
     )
     heldout = _heldout_errors(args, comparison, raw, tests)
-    _write_outputs(args, out, comparison, heldout)
+    determined = {name: identifiability(res) for name, res in comparison.results.items()}
+    _write_outputs(args, out, comparison, heldout, determined)
     print(comparison.summary())
     for name in comparison.ranking:
         print(comparison.results[name].summary())
+        _print_identifiability(determined[name])
         for where, e in heldout[name].items():
             print(f"  held-out {where}: RMSE {e['rmse']:.4g}, max |error| {e['max_abs']:.4g}, R^2 {e['r2']:.4f}")
     print(f"wrote {out}/models.csv, parameters.csv, fit.json, fitted_*.npz, overlay.png")
@@ -156,7 +162,10 @@ def _read_inputs(args) -> tuple[list[SkillCurves], object, list[str] | None, lis
     raw = []
     for f in args.files:  # read each file once; to_loss validates it, naming it in the error (as load_curves)
         curves = _load(f, args)
-        to_loss(curves, args.quantity, chance=args.chance, normalize=args.normalize, name=f.name)
+        compared = to_loss(curves, args.quantity, chance=args.chance, normalize=args.normalize, name=f.name)
+        if not args.normalize:  # the Resource model alone with --loss ce starts at log 2, every other at 1
+            start = math.log(2.0) if args.loss == "ce" and args.model == "resource" else 1.0
+            _warn_if_units_differ(compared, f.name, start)
         raw.append(curves)
     frequencies = None
     if args.frequencies is not None:
@@ -181,6 +190,19 @@ def _read_inputs(args) -> tuple[list[SkillCurves], object, list[str] | None, lis
                 f"--test {f.name}: held-out settings need frequencies (an npz or a CSV with a skillode-meta line)"
             )
     return raw, frequencies, fit_skills, tests
+
+
+def _warn_if_units_differ(curves: SkillCurves, source: str, start: float, tolerance: float = 0.1) -> None:
+    """Data whose losses do not start where the models' do (`start`) are fitted in other units, which
+    skews every parameter without an error."""
+    off = [f"{n} {v:.4g}" for n, v in zip(curves.names, curves.loss[0]) if abs(v - start) > tolerance * start]
+    if off:
+        warnings.warn(
+            f"{source}: the compared losses start at {', '.join(off)}, the models at {start:.4g}, so the fit mixes "
+            "units; pass --normalize to divide each skill by its first value (skillode compare always does)",
+            UserWarning,
+            stacklevel=2,
+        )
 
 
 def _load(path: Path, args) -> SkillCurves:
@@ -216,7 +238,17 @@ def _heldout_errors(args, comparison: Comparison, raw: list[SkillCurves], tests:
     return heldout
 
 
-def _write_outputs(args, out: Path, comparison: Comparison, heldout: dict) -> None:
+def _print_identifiability(ident: Identifiability) -> None:
+    """What the data do not determine (the estimates above are then not claims), and what they do."""
+    if ident.unidentified:
+        print(f"  not determined by the data: {', '.join(ident.unidentified)} (their estimates above are not claims)")
+    for note in ident.notes:
+        print(f"    - {note}")
+    for combo, (value, low, high) in ident.combinations.items():
+        print(f"  determined: {combo} = {value:.6g}  [{low:.6g}, {high:.6g}]")
+
+
+def _write_outputs(args, out: Path, comparison: Comparison, heldout: dict, determined: dict) -> None:
     """Tables, fitted curves, fit.json and the overlay plot, each written atomically."""
     _write_tables(comparison, out)
     for name, res in comparison.results.items():
@@ -234,6 +266,7 @@ def _write_outputs(args, out: Path, comparison: Comparison, heldout: dict) -> No
         "weights": comparison.weights,
         "results": {n: r.to_dict() for n, r in comparison.results.items()},
         "heldout": heldout,
+        "identifiability": {n: dataclasses.asdict(d) for n, d in determined.items()},
         "versions": {"skillode": __version__, "numpy": np.__version__, "python": platform.python_version()},
     }
     atomic_write(out / "fit.json", json.dumps(_jsonable(meta), indent=2) + "\n")

@@ -114,7 +114,9 @@ def _frequencies_per_setting(frequencies: Any, settings: list[SkillCurves]) -> l
     for s, (f, d) in enumerate(zip(per, settings)):
         p = as_frequencies(f, "frequencies" if len(settings) == 1 else f"frequencies[{s}]")
         if p.size != d.n_skills:
-            raise ValueError(f"frequencies must have {d.n_skills} entries (one per skill), got {p.size}")
+            raise ValueError(
+                f"frequencies must have {d.n_skills} entries (one per skill: {', '.join(d.names)}), got {p.size}"
+            )
         out.append(p)
     return out
 

@@ -301,7 +301,10 @@ def _prepare(
             raise ValueError("give frequencies or infer_frequencies=True, not both")
         freq = as_frequencies(frequencies, "frequencies")
         if freq.size != data.n_skills:
-            raise ValueError(f"frequencies must have {data.n_skills} entries (one per skill), got {freq.size}")
+            raise ValueError(
+                f"frequencies must have {data.n_skills} entries (one per skill: {', '.join(data.names)}), "
+                f"got {freq.size}"
+            )
     elif data.frequencies is None and not infer:
         raise ValueError(
             "the curves carry no skill frequencies: give frequencies (one per skill: "

@@ -96,3 +96,32 @@ def test_interruption_exits_cleanly_with_one_line(tmp_path, sig, code, word):
     assert proc.returncode == code, err
     assert err.strip().splitlines() == [f"skillode derive: {word}; finished outputs are kept"]
     assert not out.exists()  # nothing half-written
+
+
+def test_warnings_are_one_line_of_the_command_and_name_its_options(tmp_path):
+    # Run as a user runs it (a fresh process: no test harness recording the warnings): the reader's
+    # warning is one line "skillode compare: warning: ...", names --skills rather than skills=[...],
+    # and shows neither a path into our source nor a line of it; the error then lists the skills.
+    log = tmp_path / "log.csv"
+    rows = [f"{s},{0.9 ** (s / 10):.6f},{0.95 ** (s / 10):.6f},{0.97 ** (s / 10):.6f},0.001" for s in range(0, 200, 10)]
+    log.write_text("step,train_loss,loss_a,loss_b,lr\n" + "\n".join(rows) + "\n")
+    cmd = [
+        sys.executable,
+        "-m",
+        "skillode",
+        "compare",
+        str(log),
+        "--frequencies",
+        "0.7,0.3",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith(f"skillode compare: warning: {log}: took the 3 column(s) with 'loss' in the name")
+    assert "(--skills A,B)" in lines[0] and "skills=[" not in proc.stderr and ".py:" not in proc.stderr
+    assert lines[1] == (
+        "skillode compare: error: --frequencies must have 3 entries (one per skill: train_loss, loss_a, loss_b), got 2"
+    )
+    assert len(lines) == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -626,17 +627,23 @@ def test_cli_fit_reads_training_logs_and_warns_of_a_rising_loss(tmp_path):
     lines = ["step,loss/a,loss/b,acc/a"] + [f"{t:g},{a:.10g},{b:.10g},{1 - a:.10g}" for t, (a, b) in zip(times, loss)]
     path = tmp_path / "log.csv"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.warns(UserWarning, match="skill 'acc/a' rises overall"):
+    with pytest.warns(UserWarning) as seen:
         assert (
             cli_main(
                 ["fit", str(path), "--bootstrap", "0", "--frequencies", "0.7,0.3,0.1", "--out", str(tmp_path / "a")]
             )
             == 0
         )
+    assert any("skill 'acc/a' rises overall" in str(w.message) for w in seen)
+    # ... and, starting at 0, it is named as fitted in other units than the models'
+    assert any("start at acc/a 0, the models at 1, so the fit mixes units" in str(w.message) for w in seen)
     out = tmp_path / "b"
     args = ["fit", str(path), "--pattern", r"loss/(.+)", "--frequencies", "0.7,0.3", "--model", "resource"]
-    assert cli_main([*args, "--bootstrap", "0", "--out", str(out)]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the two losses start at 1: nothing to warn of
+        assert cli_main([*args, "--bootstrap", "0", "--out", str(out)]) == 0
     fit = json.loads((out / "fit.json").read_text())
+    assert set(fit["identifiability"]["resource"]) == {"unidentified", "notes", "combinations", "correlations"}
     text = json.dumps(fit)
     assert "acc/a" not in text
     est = fit["results"]["resource"]["estimates"]
