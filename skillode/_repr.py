@@ -100,3 +100,39 @@ def short_repr(
     items = [(name, getattr(obj, name)) for name in names] + list(dict(values or {}).items())
     body = ", ".join(f"{name}={short_value(value, array_items=array_items)}" for name, value in items)
     return f"{type(obj).__name__}({body})"
+
+
+def model_repr(obj: Any) -> str:
+    """A model's printed form: its fields that differ from their defaults, arrays of more than a few
+    entries as their size and range (a model of 1000 skills prints one line, not its frequencies)."""
+    items = []
+    for f in dataclasses.fields(obj):
+        if not f.repr or f.name.startswith("_"):
+            continue
+        value = getattr(obj, f.name)
+        if f.default is not dataclasses.MISSING and _same(value, f.default):
+            continue
+        items.append(f"{f.name}={_model_value(value)}")
+    return f"{type(obj).__name__}({', '.join(items)})"
+
+
+def _same(value: Any, default: Any) -> bool:
+    if isinstance(value, np.ndarray) or isinstance(default, np.ndarray):
+        return False
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
+def _model_value(value: Any) -> str:
+    if isinstance(value, np.ndarray) and value.ndim >= 1 and value.size > _MAX_ITEMS:
+        finite = value[np.isfinite(value)] if np.issubdtype(value.dtype, np.number) else value
+        if finite.size and np.issubdtype(value.dtype, np.number):
+            shape = "x".join(map(str, value.shape))
+            return f"<{shape} values in [{float(finite.min()):.4g}, {float(finite.max()):.4g}]>"
+    if isinstance(value, (list, tuple)) and len(value) > _MAX_ITEMS and all(isinstance(v, str) for v in value):
+        return f"<{len(value)} names: {value[0]!r} .. {value[-1]!r}>"
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return np.array2string(value, precision=4, separator=", ")
+    return short_value(value)

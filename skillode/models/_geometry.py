@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import as_count, as_frequencies, as_names, as_scalar, as_seed, choice
+from .._repr import model_repr
 
 OPTIMIZERS = ("signgd", "adam", "sgd", "lion", "ademamix")
 TASK_KINDS = ("orthogonal", "gaussian", "basis")
@@ -100,6 +101,9 @@ class GeometryModel:
     names: tuple[str, ...] | None = None
     allow_zero_tasks: bool = False
     _given_tasks: np.ndarray | None = field(init=False, repr=False, default=None)
+
+    def __repr__(self) -> str:
+        return model_repr(self)
 
     def __post_init__(self) -> None:
         p = as_frequencies(self.p, "p")

@@ -9,6 +9,7 @@ from typing import cast
 import numpy as np
 
 from .._checks import as_frequencies, as_names, as_scalar
+from .._repr import model_repr
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +33,9 @@ class DominoModel:
     eta: float
     order: Sequence[int | str] | None = None
     names: tuple[str, ...] | None = None
+
+    def __repr__(self) -> str:
+        return model_repr(self)
 
     def __post_init__(self) -> None:
         p = as_frequencies(self.p, "p")
@@ -119,6 +123,9 @@ class ParallelModel:
     eta: float
     N0: float
     names: tuple[str, ...] | None = None
+
+    def __repr__(self) -> str:
+        return model_repr(self)
 
     def __post_init__(self) -> None:
         p = as_frequencies(self.p, "p")

@@ -44,6 +44,7 @@ from .._checks import (
     as_seed,
     choice,
 )
+from .._repr import model_repr
 
 LOSSES = ("mse", "ce")
 BATCH_NOISE = ("variance", "sampled")
@@ -80,6 +81,9 @@ class SignGDMeanField:
     batch_noise: str = "variance"
     seed: int = 0
     names: tuple[str, ...] | None = None
+
+    def __repr__(self) -> str:
+        return model_repr(self)
 
     def __post_init__(self) -> None:
         p = as_frequencies(self.p, "p")

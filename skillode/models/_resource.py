@@ -39,6 +39,7 @@ import numpy as np
 from scipy.special import expit
 
 from .._checks import as_frequencies, as_matrix, as_names, as_scalar, choice
+from .._repr import model_repr
 from ._gates import (
     _GateTable,
     _resolve_gates,
@@ -97,6 +98,9 @@ class ResourceModel:
     reweight: str = "none"
     _gates: tuple[_ResolvedGate, ...] = field(init=False, repr=False)
     _gate_table: _GateTable = field(init=False, repr=False)
+
+    def __repr__(self) -> str:
+        return model_repr(self)
 
     def __post_init__(self) -> None:
         p = as_frequencies(self.p, "p")
