@@ -479,6 +479,12 @@ def modular_sweep_claims(sweep_dir: str | Path) -> list[Claim]:
     drawn = [r for r in rows if r["as_drawn_available"]]
     missing = [f"{r['alpha']:g} (needs alpha {r['drawn_from_alpha']:g})" for r in rows if not r["as_drawn_available"]]
     not_drawn = f"; not computable here: {', '.join(missing)}" if missing else ""
+    borrowed = [r for r in drawn if r.get("drawn_from_sweep", "this sweep") != "this sweep"]
+    not_drawn += "".join(
+        f"; alpha {r['alpha']:g} divides the non-modular alpha {r['drawn_from_alpha']:g} of {r['drawn_from_sweep']} "
+        "(the same runs, checked field for field)"
+        for r in borrowed
+    )
     shift = "as the notebook draws it: non-modular loss at the previous alpha of 0.5, 1.0, 1.2, ... over modular"
     out: list[Claim] = []
 

@@ -50,6 +50,7 @@ from ..sweeps import (
     SweepPointsFailed,
     load_modular_sweep,
     load_scaling_sweep,
+    nonmodular_from_scaling,
     parse_shard,
     preset_config,
     run_modular_sweep,
@@ -87,6 +88,14 @@ def register(subparsers) -> None:
         help="named grid: scaling (paper: Fig 10, paper-signgd: its SignGD panel) or modular (paper: Fig 18)",
     )
     parser.add_argument("--curve-N", type=int, dest="curve_N", help="N of the loss-vs-steps curves (modular)")
+    parser.add_argument(
+        "--nonmodular-from",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="(modular) a `sweep scaling` folder of the same non-modular runs (e.g. --preset paper-signgd "
+        "--alphas 0.5) whose alphas complete Fig 18's comparison as the notebook draws it",
+    )
     parser.add_argument(
         "--N-window",
         type=float,
@@ -354,6 +363,8 @@ def _plot_modular(summary, path: Path) -> None:
 
 def _run_modular(args, out: Path) -> int:
     config = _modular_config(args)
+    if args.nonmodular_from is not None:  # a folder of other runs fails now, not after the sweep
+        nonmodular_from_scaling(args.nonmodular_from, config)
     written = _run_points(run_modular_sweep, config, args, out)
     if written is None:
         return 1
@@ -362,7 +373,7 @@ def _run_modular(args, out: Path) -> int:
     print(f"sweep modular: {len(written)} point(s) written, {len(results.missing)} of {n_points} missing")
     if results.missing:
         return 0
-    summary = summarize_modular(results)
+    summary = summarize_modular(results, nonmodular_from=args.nonmodular_from)
     atomic_write(out / "summary.json", json.dumps(summary.to_dict(), indent=2))
     _plot_modular(summary, out / "modular.png")
     N_half = config.n_skills / 2
@@ -414,12 +425,14 @@ def _print_figure_18(summary: Any, config: Any) -> None:
     for row in figure:
         cross = row["paper_crossing_N"]
         if row["as_drawn_available"]:
+            elsewhere = row["drawn_from_sweep"] != "this sweep"
+            source = f" (its alpha {row['drawn_from_alpha']:g} from {row['drawn_from_sweep']})" if elsewhere else ""
             drawn = (
-                f"{num(row['ours_ratio_at_20_as_drawn'])}{flag(row['ratio_at_20_within_reading'], '5 %')}",
+                f"{num(row['ours_ratio_at_20_as_drawn'])}{flag(row['ratio_at_20_within_reading'], '5 %')}{source}",
                 crossing(row["ours_crossing_N_as_drawn"]) + flag(row["crossing_within_reading"], "+-20"),
             )
         else:
-            missing = f"n/a (needs alpha {row['drawn_from_alpha']:g} in the sweep)"
+            missing = f"n/a (needs alpha {row['drawn_from_alpha']:g}: in the sweep, or --nonmodular-from)"
             drawn = (missing, missing)
         line = (
             f"alpha={row['alpha']:g}: at N = 20 the figure {row['paper_ratio_at_20']:g}, ours as drawn {drawn[0]} "
@@ -439,6 +452,8 @@ def run(args) -> int:
     out = check_output_dir(args.out)
     if args.device is not None and args.target not in ("scaling", "modular"):
         raise ValueError(f"--device applies to the scaling and modular sweeps, not {args.target}")
+    if args.nonmodular_from is not None and args.target != "modular":
+        raise ValueError(f"--nonmodular-from applies to the modular sweep, not {args.target}")
     if args.target == "scaling":
         return _run_scaling(args, out)
     if args.target == "modular":

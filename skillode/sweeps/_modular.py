@@ -404,6 +404,10 @@ class ModularSummary:
         step_exponent: per kind, per alpha, the power law of the curve over steps in step_window
             (None where it cannot be fitted).
         step_window: (first, last) step of those fits (the notebook's fitting window 50..200).
+        nonmodular_from: {alpha: shape (n_Ns,)} non-modular final losses (seed medians) of alphas this
+            sweep does not run, from a scaling sweep of the same runs (nonmodular_from_scaling); Fig
+            18's curve labelled 1.0 divides by alpha 0.5's.
+        nonmodular_source: where those came from ("" when none).
     """
 
     alphas: tuple[float, ...]
@@ -420,6 +424,8 @@ class ModularSummary:
     curve_ratio: np.ndarray
     step_exponent: tuple[tuple[PowerLawFit | None, ...], ...]
     step_window: tuple[float, float]
+    nonmodular_from: dict = field(default_factory=dict)
+    nonmodular_source: str = ""
 
     def __repr__(self) -> str:
         values = {"alphas": self.alphas, "Ns": self.Ns, "crossing_N": tuple(float(v) for v in self.crossing_N)}
@@ -433,6 +439,8 @@ class ModularSummary:
         for name in ("final_loss", "ratio", "plateau", "halfspace", "crossing_N", "steps", "curves", "curve_ratio"):
             out[name] = _json_array(getattr(self, name))
         out["step_exponent"] = [[None if f is None else asdict(f) for f in row] for row in self.step_exponent]
+        out["nonmodular_from"] = {str(a): _json_array(np.asarray(v)) for a, v in self.nonmodular_from.items()}
+        out["nonmodular_source"] = self.nonmodular_source
         out["paper_figure_18"] = self.against_figure_18()
         return out
 
@@ -456,12 +464,12 @@ class ModularSummary:
                 continue
             ratio20, cross = paper
             source = _lookup(FIGURE_18_DRAWN_FROM, alpha)
-            k = next((m for m, a in enumerate(self.alphas) if source is not None and abs(a - source) < 1e-9), None)
+            numerator, drawn_in = self._nonmodular_at(source)
             with np.errstate(invalid="ignore", divide="ignore"):
-                drawn = self.final_loss[1, k] / self.final_loss[0, i] if k is not None else np.full(Ns.size, np.nan)
+                drawn = numerator / self.final_loss[0, i] if numerator is not None else np.full(Ns.size, np.nan)
             drawn20 = float(drawn[j20]) if j20 is not None else math.nan
-            drawn_cross = _crossing(Ns, drawn) if k is not None else math.nan
-            if k is None:
+            drawn_cross = _crossing(Ns, drawn) if numerator is not None else math.nan
+            if numerator is None:
                 cross_ok = False
             elif cross is None:
                 cross_ok = not math.isfinite(drawn_cross)
@@ -474,7 +482,8 @@ class ModularSummary:
                 {
                     "alpha": float(alpha),
                     "drawn_from_alpha": source,
-                    "as_drawn_available": k is not None,
+                    "as_drawn_available": numerator is not None,
+                    "drawn_from_sweep": drawn_in,
                     "paper_ratio_at_20": ratio20,
                     "ours_ratio_at_20_as_drawn": _finite_or_none(drawn20),
                     "ratio_at_20_within_reading": bool(
@@ -495,6 +504,16 @@ class ModularSummary:
                 }
             )
         return rows
+
+    def _nonmodular_at(self, alpha: float | None) -> tuple[np.ndarray | None, str]:
+        """(non-modular final losses at alpha over Ns, where from): this sweep, else nonmodular_from."""
+        if alpha is None:
+            return None, ""
+        k = next((m for m, a in enumerate(self.alphas) if abs(a - alpha) < 1e-9), None)
+        if k is not None:
+            return self.final_loss[1, k], "this sweep"
+        extra = _lookup(self.nonmodular_from, alpha)
+        return (None, "") if extra is None else (np.asarray(extra, dtype=np.float64), self.nonmodular_source)
 
     def _curve_ratio_at(self, i: int, step: float) -> float:
         """curve_ratio of alpha i at the recorded step nearest `step` on a log scale (NaN if not reached)."""
@@ -535,9 +554,17 @@ def _step_fit(steps: np.ndarray, curve: np.ndarray, window: tuple[float, float])
 
 
 def summarize_modular(
-    results: ModularSweepResults, *, step_window: tuple[float, float] = (50.0, 200.0)
+    results: ModularSweepResults,
+    *,
+    step_window: tuple[float, float] = (50.0, 200.0),
+    nonmodular_from: str | Path | None = None,
 ) -> ModularSummary:
-    """Seed medians of the final losses and of the curves at curve_N, the ratios, the closed forms."""
+    """Seed medians of the final losses and of the curves at curve_N, the ratios, the closed forms.
+
+    nonmodular_from: a scaling sweep folder of the same non-modular runs (nonmodular_from_scaling),
+    whose alphas this sweep lacks complete Fig 18's as-drawn comparison (alpha 0.5 for the label 1.0).
+    """
+    extra = {} if nonmodular_from is None else nonmodular_from_scaling(nonmodular_from, results.config)
     cfg = results.config
     idx = [int(np.flatnonzero(results.points == N)[0]) for N in cfg.Ns]
     with np.errstate(invalid="ignore", divide="ignore"):  # a missing point is NaN throughout
@@ -565,4 +592,51 @@ def summarize_modular(
         curve_ratio=curve_ratio,
         step_exponent=fits,
         step_window=window,
+        nonmodular_from={a: v for a, v in extra.items() if not any(abs(a - b) < 1e-9 for b in cfg.alphas)},
+        nonmodular_source="" if nonmodular_from is None else str(nonmodular_from),
     )
+
+
+def nonmodular_from_scaling(scaling_dir: str | Path, config: ModularSweepConfig) -> dict[float, np.ndarray]:
+    """{alpha: shape (n_Ns,)} the median over seeds of a scaling sweep's total loss at config.steps, at
+    config's Ns (NaN where that sweep lacks the N or its point), checked to be this sweep's
+    non-modular runs: the same model field for field, seeds, dtype and batch-count sampler (a run
+    depends only on those, not on what it was batched with; `sweep scaling --preset paper-signgd`
+    runs them for the paper's grid). A ValueError names what differs."""
+    from ._scaling import load_scaling_sweep
+
+    res = load_scaling_sweep(scaling_dir)
+    sc = res.config
+    where = f"nonmodular_from: {scaling_dir}"
+    for name in ("seeds", "dtype", "counts"):
+        ours, theirs = getattr(config, name), getattr(sc, name)
+        if ours != theirs:
+            raise ValueError(f"{where} has {name} {theirs!r}, this sweep {ours!r}: not the same runs")
+    N = config.Ns[0]
+    difference = _model_difference(sc.model(sc.alphas[0], N), config.models(sc.alphas[0], N)[1])
+    if difference:
+        raise ValueError(f"{where} runs another model: {difference} differs from this sweep's non-modular one")
+    hits = np.flatnonzero(res.steps == config.steps)
+    if hits.size == 0:
+        raise ValueError(f"{where} did not record step {config.steps} (this sweep's final step)")
+    out = {}
+    for i, alpha in enumerate(sc.alphas):
+        values = np.full(len(config.Ns), np.nan)
+        for j, n in enumerate(config.Ns):
+            if n in sc.Ns:
+                with np.errstate(invalid="ignore"):
+                    values[j] = float(np.median(res.total_loss[i, sc.Ns.index(n), :, hits[0]]))
+        out[float(alpha)] = values
+    return out
+
+
+def _model_difference(a: GeometryModel, b: GeometryModel) -> str:
+    """The first field in which two models differ ("" when none)."""
+    from dataclasses import fields
+
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        same = np.array_equal(x, y) if isinstance(x, np.ndarray) or isinstance(y, np.ndarray) else x == y
+        if not same:
+            return f.name
+    return ""

@@ -307,3 +307,58 @@ def test_cli_sweep_modular_writes_figure_18_rows_and_the_report_takes_them(tmp_p
     assert table.count("| Fig 18 |") == 3 and "(`domino`)" in rep.report.read_text()
     assert (rep.out_dir / "modular.png").read_bytes() == (out / "modular.png").read_bytes()
     assert len(json.loads((rep.out_dir / "reproduction.json").read_text())) == table.count("| Fig ")
+
+
+def _paper_grid(**changes) -> ModularSweepConfig:
+    grid = dict(Ns=(20, 40), curve_N=20, seeds=(0, 1), steps=30, n_record=10)
+    return ModularSweepConfig.paper(**{**grid, **changes})
+
+
+def test_nonmodular_alphas_from_a_scaling_sweep_complete_the_figure_18_comparison(tmp_path, capsys):
+    # Fig 18's curve labelled 1.0 divides the non-modular loss at alpha 0.5, which the paper preset does not
+    # run. A scaling sweep of the same runs (paper-signgd: the same model, seeds, dtype and sampler) gives it,
+    # and the as-drawn numbers equal those of a modular sweep that runs alpha 0.5 itself (an independent
+    # route to the same runs: a run does not depend on what it is batched with).
+    from skillode.sweeps import ScalingSweepConfig, nonmodular_from_scaling, run_scaling_sweep
+
+    with_half = _paper_grid(alphas=(0.5, 1.0))
+    run_modular_sweep(with_half, tmp_path / "both")
+    own = {r["alpha"]: r for r in summarize_modular(load_modular_sweep(tmp_path / "both")).against_figure_18()}
+    scaling = ScalingSweepConfig.preset("paper-signgd", alphas=(0.5,), Ns=(20, 40), seeds=(0, 1), steps=30)
+    run_scaling_sweep(scaling, tmp_path / "half")
+    run_modular_sweep(_paper_grid(alphas=(1.0,)), tmp_path / "mod")
+    summary = summarize_modular(load_modular_sweep(tmp_path / "mod"), nonmodular_from=tmp_path / "half")
+    (row,) = summary.against_figure_18()
+    assert row["as_drawn_available"] and row["drawn_from_sweep"] == str(tmp_path / "half")
+    assert own[1.0]["drawn_from_sweep"] == "this sweep"
+    assert row["ours_ratio_at_20_as_drawn"] == pytest.approx(own[1.0]["ours_ratio_at_20_as_drawn"], rel=1e-6)
+    np.testing.assert_allclose(
+        summary.nonmodular_from[0.5],
+        summarize_modular(load_modular_sweep(tmp_path / "both")).final_loss[1, 0],
+        rtol=1e-6,
+    )
+    assert json.loads(json.dumps(summary.to_dict()))["nonmodular_source"] == str(tmp_path / "half")
+    # other runs are refused by what differs
+    for name, other in (
+        ("seeds", dict(seeds=(0,))),
+        ("lr", dict(lr=0.02)),
+        ("record", dict(steps=40, n_record=5)),
+    ):
+        cfg = ScalingSweepConfig.preset(
+            "paper-signgd", **{**dict(alphas=(0.5,), Ns=(20,), seeds=(0, 1), steps=30), **other}
+        )
+        run_scaling_sweep(cfg, tmp_path / name)
+        match = {"seeds": "has seeds", "lr": "lr differs", "record": "did not record step 30"}[name]
+        with pytest.raises(ValueError, match=f"nonmodular_from: .*{match}"):
+            nonmodular_from_scaling(tmp_path / name, _paper_grid(alphas=(1.0,)))
+    # the command line: the figure's row printed with where alpha 0.5 came from; a bad folder fails first
+    args = ["sweep", "modular", "--out", str(tmp_path / "cli"), "--preset", "paper", "--alphas", "1.0"]
+    args += ["--N", "20", "40", "--curve-N", "20", "--seeds", "0", "1", "--steps", "30", "--no-progress"]
+    assert main([*args, "--nonmodular-from", str(tmp_path / "lr")]) == 2
+    assert "lr differs" in capsys.readouterr().err
+    assert main([*args, "--nonmodular-from", str(tmp_path / "half")]) == 0
+    assert f"(its alpha 0.5 from {tmp_path / 'half'})" in capsys.readouterr().out
+    rows = (tmp_path / "cli" / "reproduction.md").read_text()
+    assert f"alpha 1 divides the non-modular alpha 0.5 of {tmp_path / 'half'}" in rows and "(0 of 1)" in rows
+    assert main(["sweep", "scaling", "--out", str(tmp_path / "s"), "--nonmodular-from", str(tmp_path)]) == 2
+    assert "--nonmodular-from applies to the modular sweep" in capsys.readouterr().err
