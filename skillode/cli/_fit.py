@@ -163,7 +163,7 @@ def _read_inputs(args) -> tuple[list[SkillCurves], object, list[str] | None, lis
     for f in args.files:  # read each file once; to_loss validates it, naming it in the error (as load_curves)
         curves = _load(f, args)
         compared = to_loss(curves, args.quantity, chance=args.chance, normalize=args.normalize, name=f.name)
-        if not args.normalize:  # the Resource model alone with --loss ce starts at log 2, every other at 1
+        if not (args.normalize or args.fit_offset):  # the Resource model alone with --loss ce starts at log 2
             start = math.log(2.0) if args.loss == "ce" and args.model == "resource" else 1.0
             _warn_if_units_differ(compared, f.name, start)
         raw.append(curves)
@@ -199,7 +199,8 @@ def _warn_if_units_differ(curves: SkillCurves, source: str, start: float, tolera
     if off:
         warnings.warn(
             f"{source}: the compared losses start at {', '.join(off)}, the models at {start:.4g}, so the fit mixes "
-            "units; pass --normalize to divide each skill by its first value (skillode compare always does)",
+            "units; pass --normalize to divide each skill by its first value (skillode compare always does), "
+            "or --fit-offset if the log began after training did",
             UserWarning,
             stacklevel=2,
         )
